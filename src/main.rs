@@ -1,0 +1,5 @@
+//! The `kv` command-line tool.
+
+fn main() {
+    println!("kv: see `kv --help`");
+}
