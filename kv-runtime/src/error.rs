@@ -1,0 +1,138 @@
+//! The runtime's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a store operation or when opening a runtime.
+///
+/// Where Workers KV has words for a rule, the message uses them, so that searching for
+/// the message finds the rule. Every validation error is raised before anything is
+/// written: an operation that fails this way leaves the store as it was.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key longer than [`MAX_KEY_BYTES`](crate::limits::MAX_KEY_BYTES).
+    #[error("UTF-8 encoded length of {len} exceeds key length limit of {max}")]
+    KeyTooLong {
+        /// Length of the key given, in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The empty string as a key.
+    #[error("key name cannot be empty")]
+    EmptyKey,
+    /// `.` or `..` as a key.
+    #[error("{key:?} is not allowed as a key name")]
+    ReservedKey {
+        /// The key given.
+        key: String,
+    },
+    /// A value over the store's `max_value_size`.
+    #[error("Value length of {size} exceeds limit of {max}")]
+    ValueTooLarge {
+        /// Size of the value given, in bytes (for a stream: as far as it was read).
+        size: u64,
+        /// The store's limit.
+        max: u64,
+    },
+    /// Metadata whose JSON serialization is over [`MAX_METADATA_BYTES`](crate::limits::MAX_METADATA_BYTES).
+    #[error("Metadata length of {size} exceeds limit of {max}")]
+    MetadataTooLarge {
+        /// Serialized length of the metadata given, in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An `expiration_ttl` below the store's floor.
+    #[error("Invalid expiration_ttl of {ttl}. Expiration TTL must be at least {min}.")]
+    ExpirationTtlTooShort {
+        /// The TTL given, in seconds.
+        ttl: u64,
+        /// The store's floor (`min_ttl`), in seconds.
+        min: u64,
+    },
+    /// An absolute `expiration` less than the floor ahead of now.
+    #[error(
+        "Invalid expiration of {at}. Expiration times must be at least {min} seconds in the future."
+    )]
+    ExpirationTooSoon {
+        /// The Unix time given, in seconds.
+        at: u64,
+        /// The store's floor (`min_ttl`), in seconds.
+        min: u64,
+    },
+    /// An `expiration_ttl` so large that now + ttl does not fit the clock.
+    #[error("Invalid expiration_ttl of {ttl}. Expiration time overflows the clock (now is {now}).")]
+    ExpirationOverflow {
+        /// The TTL given, in seconds.
+        ttl: u64,
+        /// The clock's reading, in Unix seconds.
+        now: u64,
+    },
+    /// A `list` limit outside 1..=[`MAX_LIST_LIMIT`](crate::limits::MAX_LIST_LIMIT).
+    #[error("Invalid key_count_limit of {limit}. Please specify an integer between 1 and {max}.")]
+    ListLimit {
+        /// The limit given.
+        limit: usize,
+        /// The largest page.
+        max: usize,
+    },
+    /// A cursor that this store did not issue for this prefix, or that is malformed.
+    #[error("cursor was not issued for this store and prefix")]
+    InvalidCursor,
+    /// A value or metadata that is not valid JSON for the requested type, or a
+    /// `Json` value that could not be serialized.
+    #[error("value is not valid JSON for the requested type: {0}")]
+    Json(#[source] serde_json::Error),
+    /// `text()` on a value that is not UTF-8.
+    #[error("value is not valid UTF-8 text (read it with bytes() instead)")]
+    InvalidUtf8,
+    /// A store name that is not lowercase letters, digits, `-` and `_`, starting with a letter.
+    #[error(
+        "invalid store name {name:?}: use lowercase letters, digits, `-` and `_`, starting with a letter, at most {max} bytes"
+    )]
+    InvalidStoreName {
+        /// The name given.
+        name: String,
+        /// The longest store name, in bytes.
+        max: usize,
+    },
+    /// The data directory is held by another process (or another runtime in this one).
+    #[error("store {} is in use by another process", path.display())]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// A runtime configuration file that cannot be read or is invalid.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong, with the line and column where the file has them.
+        message: String,
+    },
+    /// A failure inside a backend: I/O, corruption, a lost connection.
+    #[error("{backend} backend failed: {source}")]
+    Backend {
+        /// Which backend (`"fjall"`, `"memory"`).
+        backend: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    pub(crate) fn backend(
+        backend: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Backend {
+            backend,
+            source: source.into(),
+        }
+    }
+}
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
