@@ -1,0 +1,125 @@
+//! The `Env` struct and its constructors.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Ident, Path};
+
+use crate::model::{Application, KvStore};
+
+/// Generates `struct Env` and `impl Env` for `app`.
+pub(super) fn env(app: &Application, runtime: &Path, env: &Ident) -> TokenStream {
+    let stores = app.stores();
+    let struct_doc = [
+        format!(
+            " Bindings of application `{}`, declared in `{}`.",
+            app.name(),
+            app.manifest()
+        ),
+        String::new(),
+        format!(" Open it with [`{env}::open`], or [`{env}::in_memory`] in tests."),
+    ];
+    let mut fields = Vec::with_capacity(stores.len());
+    let mut opened = Vec::with_capacity(stores.len());
+    let mut in_memory = Vec::with_capacity(stores.len());
+    for store in stores {
+        let field = match syn::parse_str::<Ident>(store.binding()) {
+            Ok(field) => field,
+            Err(_) => {
+                let message = format!("kv_build: `{}` is not a valid field name", store.binding());
+                return quote!(::core::compile_error!(#message););
+            }
+        };
+        let name = store.name();
+        let doc = field_doc(app, store);
+        fields.push(quote! {
+            #(#[doc = #doc])*
+            pub #field: #runtime::KvStore
+        });
+        opened.push(quote!(#field: runtime.store(#name)?));
+        in_memory.push(quote!(#field: #runtime::__codegen::memory_store(&runtime, #name)));
+    }
+    let application = app.name();
+    let names = stores.iter().map(KvStore::name);
+
+    // With no stores the runtime would go unused; say so instead of warning.
+    let open_body = if stores.is_empty() {
+        quote! {
+            let _ = runtime;
+            ::core::result::Result::Ok(Self {})
+        }
+    } else {
+        quote!(::core::result::Result::Ok(Self { #(#opened,)* }))
+    };
+    let in_memory_body = if stores.is_empty() {
+        quote!(Self {})
+    } else {
+        quote! {
+            let runtime = #runtime::Runtime::in_memory();
+            Self { #(#in_memory,)* }
+        }
+    };
+
+    quote! {
+        #(#[doc = #struct_doc])*
+        #[derive(Clone, Debug)]
+        #[allow(non_snake_case, dead_code)]
+        pub struct #env {
+            #(#fields,)*
+        }
+
+        #[allow(dead_code)]
+        impl #env {
+            /// The application name from the manifest.
+            pub const APPLICATION: &'static str = #application;
+
+            /// The names of the application's stores, in manifest order.
+            pub const STORES: &'static [&'static str] = &[#(#names),*];
+
+            /// Opens every store of this application from `runtime`.
+            ///
+            /// # Errors
+            ///
+            /// Returns the runtime's error if a store cannot be opened.
+            pub fn open(runtime: &#runtime::Runtime) -> #runtime::Result<Self> {
+                #open_body
+            }
+
+            /// Opens every store in a fresh in-memory runtime, for tests.
+            pub fn in_memory() -> Self {
+                #in_memory_body
+            }
+        }
+    }
+}
+
+/// The field's doc lines: the description, if any, then where the store is declared.
+fn field_doc(app: &Application, store: &KvStore) -> Vec<String> {
+    let location = store.location();
+    let declared = format!(
+        " `{} \"{}\"` ({}:{}:{}).",
+        store.kind().block_type(),
+        store.name(),
+        app.manifest(),
+        location.line,
+        location.column
+    );
+    let mut lines: Vec<String> = store
+        .description()
+        .map(|text| {
+            text.lines()
+                .map(|line| {
+                    if line.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {line}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines.push(declared);
+    lines
+}
