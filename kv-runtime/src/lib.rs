@@ -127,3 +127,8 @@ macro_rules! include_env {
         include!(concat!(env!("OUT_DIR"), "/kv_env.rs"));
     };
 }
+
+/// The repository README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
