@@ -1,0 +1,3 @@
+kv_runtime::import_manifest!("does-not-exist.manifest");
+
+fn main() {}

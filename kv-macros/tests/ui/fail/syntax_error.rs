@@ -1,0 +1,5 @@
+kv_runtime::import_manifest!(inline = r#"application "demo-app" {
+  kv_store demo-cache {}
+}"#);
+
+fn main() {}
