@@ -1,5 +1,7 @@
-//! The `kv` command-line tool.
+//! The `kv` command-line tool: generate the typed `Env` of a manifest (`kv build`).
 
-fn main() {
-    println!("kv: see `kv --help`");
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
 }
