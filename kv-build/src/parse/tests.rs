@@ -115,6 +115,10 @@ fn documents() {
         Rule::document,
         "/* a */ application /* b */ \"x\" /* c */ { /* d */ }"
     );
+    assert_parses!(
+        Rule::document,
+        "application \"a\" {\r\n  # c\r\n  kv_store \"b\" {} // d\r\n}\r\n"
+    );
     assert_rejects!(Rule::document, "application \"a\" {");
     assert_rejects!(Rule::document, "application \"a\" {} }");
     assert_rejects!(Rule::document, "/* never closed");
