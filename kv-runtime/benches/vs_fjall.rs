@@ -44,7 +44,9 @@ fn point_ops(c: &mut Criterion) {
         .cache_size(CACHE_BYTES)
         .open()
         .unwrap();
-    let raw = raw_db.keyspace("raw", KeyspaceCreateOptions::default).unwrap();
+    let raw = raw_db
+        .keyspace("raw", KeyspaceCreateOptions::default)
+        .unwrap();
     for i in 0..KEYS {
         raw.insert(key(i), VALUE).unwrap();
     }

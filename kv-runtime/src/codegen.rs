@@ -1,10 +1,5 @@
 //! Items the code that `kv_build` generates calls. Not part of the public API.
 
-use std::sync::Arc;
-
-use crate::backend::memory::MemoryBackend;
-use crate::clock::SystemClock;
-use crate::config::StoreConfig;
 use crate::runtime::Runtime;
 use crate::store::KvStore;
 
@@ -13,12 +8,7 @@ use crate::store::KvStore;
 /// Infallible: the manifest's validation already checked the name. Should the runtime
 /// refuse it anyway, the store is a fresh in-memory one of its own.
 pub fn memory_store(runtime: &Runtime, name: &'static str) -> KvStore {
-    runtime.store(name).unwrap_or_else(|_| {
-        KvStore::new(
-            name.to_owned(),
-            Arc::new(MemoryBackend::new()),
-            StoreConfig::default(),
-            Arc::new(SystemClock),
-        )
-    })
+    runtime
+        .store(name)
+        .unwrap_or_else(|_| KvStore::in_memory(name))
 }

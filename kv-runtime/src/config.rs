@@ -5,6 +5,8 @@
 //!
 //! ```toml
 //! data_dir = ".kv"                 # relative paths resolve against this file's folder
+//! block_cache_size = 67108864      # fjall's block cache, bytes (64 MiB)
+//! read_cache_size = 33554432       # the cache behind get(..).cache_ttl(..), bytes (32 MiB)
 //!
 //! [defaults]                       # applies to every store
 //! backend = "fjall"                # fjall | memory
@@ -24,7 +26,10 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::key::validate_store_name;
-use crate::limits::{DEFAULT_MAX_VALUE_BYTES, MIN_EXPIRATION_TTL_SECS};
+use crate::limits::{
+    DEFAULT_BLOCK_CACHE_BYTES, DEFAULT_MAX_VALUE_BYTES, DEFAULT_READ_CACHE_BYTES,
+    MIN_EXPIRATION_TTL_SECS,
+};
 
 /// Where a store's data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -107,6 +112,10 @@ impl StoreConfig {
 pub struct Config {
     /// Where fjall stores live. Default: `.kv`.
     pub data_dir: PathBuf,
+    /// Size of fjall's block cache, in bytes. Default: 64 MiB.
+    pub block_cache_size: u64,
+    /// Capacity of the read cache behind `get(..).cache_ttl(..)`, in bytes. Default: 32 MiB.
+    pub read_cache_size: u64,
     /// Settings of every store without an override.
     pub defaults: StoreConfig,
     /// Per-store settings, by store name; each is complete (defaults already applied).
@@ -117,6 +126,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from(".kv"),
+            block_cache_size: DEFAULT_BLOCK_CACHE_BYTES,
+            read_cache_size: DEFAULT_READ_CACHE_BYTES,
             defaults: StoreConfig::default(),
             stores: BTreeMap::new(),
         }
@@ -199,6 +210,8 @@ impl Config {
         }
         Ok(Self {
             data_dir: file.data_dir.unwrap_or_else(|| PathBuf::from(".kv")),
+            block_cache_size: file.block_cache_size.unwrap_or(DEFAULT_BLOCK_CACHE_BYTES),
+            read_cache_size: file.read_cache_size.unwrap_or(DEFAULT_READ_CACHE_BYTES),
             defaults,
             stores,
         })
@@ -209,6 +222,8 @@ impl Config {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     data_dir: Option<PathBuf>,
+    block_cache_size: Option<u64>,
+    read_cache_size: Option<u64>,
     defaults: Option<StoreSection>,
     #[serde(default)]
     stores: BTreeMap<Spanned<String>, StoreSection>,

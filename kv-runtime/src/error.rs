@@ -84,6 +84,60 @@ pub enum Error {
     /// `Json` value that could not be serialized.
     #[error("value is not valid JSON for the requested type: {0}")]
     Json(#[source] serde_json::Error),
+    /// The stream of a [`Body`](crate::Body) failed; nothing was written.
+    #[error("the value's stream failed: {source}")]
+    Stream {
+        /// The stream's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `cache_ttl` below [`MIN_CACHE_TTL_SECS`](crate::limits::MIN_CACHE_TTL_SECS).
+    #[error("Invalid cache_ttl of {ttl}. Cache TTL must be at least {min}.")]
+    CacheTtlTooShort {
+        /// The cache TTL given, in seconds.
+        ttl: u64,
+        /// The floor.
+        min: u64,
+    },
+    /// `get_many` with no keys.
+    #[error("You must request a minimum of 1 key")]
+    GetManyEmpty,
+    /// `get_many` with more than [`MAX_GET_MANY_KEYS`](crate::limits::MAX_GET_MANY_KEYS) keys.
+    #[error("You can request a maximum of {max} keys")]
+    GetManyTooMany {
+        /// How many keys were requested.
+        count: usize,
+        /// The most one call may request.
+        max: usize,
+    },
+    /// `get_many(..).json()` where a value is not JSON.
+    #[error("At least one of the requested keys corresponds to a non-JSON value")]
+    GetManyNotJson {
+        /// The first key whose value is not JSON (in request order).
+        key: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A bulk write or delete of more than [`MAX_BULK_ITEMS`](crate::limits::MAX_BULK_ITEMS) items.
+    #[error("Bulk operation of {count} items exceeds the limit of {max}")]
+    BulkTooLarge {
+        /// How many items were given.
+        count: usize,
+        /// The most one call may carry.
+        max: usize,
+    },
+    /// One item of a bulk write or delete is invalid; nothing was written.
+    #[error("item {index} (key {key:?}): {source}")]
+    BulkItem {
+        /// The item's position in the request, from 0.
+        index: usize,
+        /// The item's key.
+        key: String,
+        /// What is wrong with it.
+        #[source]
+        source: Box<Error>,
+    },
     /// `text()` on a value that is not UTF-8.
     #[error("value is not valid UTF-8 text (read it with bytes() instead)")]
     InvalidUtf8,

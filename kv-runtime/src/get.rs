@@ -1,11 +1,18 @@
-//! [`GetRequest`] and [`GetWithMetadataRequest`]: reading a value as text, JSON or bytes.
+//! [`GetRequest`] and [`GetWithMetadataRequest`]: reading a value as text, JSON, bytes
+//! or a stream.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::backend::Record;
+use crate::backend::{Record, StoredValue, collect};
 use crate::error::{Error, Result};
+use crate::limits::CHUNK_BYTES;
 use crate::store::KvStore;
+use crate::value::ByteStream;
 
 /// Whether a read was served by the runtime's local read cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -13,7 +20,7 @@ use crate::store::KvStore;
 pub enum CacheStatus {
     /// Served from the cache.
     Hit,
-    /// Read from the backend.
+    /// Read from the backend (and cached for the read's `cache_ttl`).
     Miss,
 }
 
@@ -24,16 +31,82 @@ pub struct ValueWithMetadata<T> {
     pub value: Option<T>,
     /// The metadata stored with the value, if any.
     pub metadata: Option<serde_json::Value>,
-    /// Whether a read cache served the value; `None` when no cache was asked for.
+    /// `Hit` or `Miss` for a read with a `cache_ttl`; `None` for a read without one.
     pub cache_status: Option<CacheStatus>,
 }
 
-fn text(value: Bytes) -> Result<String> {
+/// A stored value's bytes, chunk by chunk: from `get(..).stream()`.
+///
+/// A value stored in chunks is read one chunk at a time from a consistent snapshot,
+/// so memory stays bounded by a chunk whatever the value's size, and a put or delete
+/// that replaces the value meanwhile does not disturb the read.
+pub struct ValueStream {
+    len: u64,
+    inner: ByteStream,
+}
+
+impl std::fmt::Debug for ValueStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueStream")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl ValueStream {
+    fn new(value: StoredValue) -> Self {
+        match value {
+            StoredValue::Inline(bytes) => {
+                let len = bytes.len() as u64;
+                // Zero-copy slices of at most a chunk, as a chunked value would stream.
+                let chunks = (0..bytes.len())
+                    .step_by(CHUNK_BYTES)
+                    .map(move |at| Ok(bytes.slice(at..bytes.len().min(at + CHUNK_BYTES))));
+                Self {
+                    len,
+                    inner: Box::pin(futures_util::stream::iter(chunks)),
+                }
+            }
+            StoredValue::Chunked { len, chunks } => Self { len, inner: chunks },
+        }
+    }
+
+    /// The value's total length in bytes (e.g. for a `Content-Length` header).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the value is the empty value.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Stream for ValueStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+async fn into_bytes(value: StoredValue) -> Result<Bytes> {
+    match value {
+        StoredValue::Inline(bytes) => Ok(bytes),
+        StoredValue::Chunked { len, chunks } => collect(chunks, len).await,
+    }
+}
+
+pub(crate) fn text(value: Bytes) -> Result<String> {
     String::from_utf8(value.into()).map_err(|_| Error::InvalidUtf8)
 }
 
-fn json<T: DeserializeOwned>(value: &Bytes) -> Result<T> {
+pub(crate) fn json<T: DeserializeOwned>(value: &Bytes) -> Result<T> {
     serde_json::from_slice(value).map_err(Error::Json)
+}
+
+pub(crate) fn metadata(record: &Record) -> Result<Option<serde_json::Value>> {
+    record.head.metadata.as_ref().map(json).transpose()
 }
 
 /// A read being described; pick the value's type with an async method. From [`KvStore::get`].
@@ -43,38 +116,67 @@ fn json<T: DeserializeOwned>(value: &Bytes) -> Result<T> {
 /// # Errors
 ///
 /// [`Error::EmptyKey`], [`Error::KeyTooLong`] or [`Error::ReservedKey`] for an invalid
-/// key; [`Error::InvalidUtf8`] from `text()` on a value that is not UTF-8;
-/// [`Error::Json`] from `json()` on a value that does not deserialize as `T`;
-/// [`Error::Backend`] if storage fails.
+/// key; [`Error::CacheTtlTooShort`] for a `cache_ttl` under 30; [`Error::InvalidUtf8`]
+/// from `text()` on a value that is not UTF-8; [`Error::Json`] from `json()` on a value
+/// that does not deserialize as `T`; [`Error::Backend`] if storage fails.
 #[must_use = "a GetRequest does nothing until one of its methods is awaited"]
 #[derive(Debug)]
 pub struct GetRequest {
     store: KvStore,
     key: String,
+    cache_ttl: Option<u64>,
 }
 
 impl GetRequest {
     pub(crate) fn new(store: KvStore, key: String) -> Self {
-        Self { store, key }
+        Self {
+            store,
+            key,
+            cache_ttl: None,
+        }
     }
 
-    async fn value(self) -> Result<Option<Bytes>> {
-        Ok(self.store.read(&self.key).await?.map(|r| r.value))
+    /// Serves the read from the runtime's read cache if an earlier read with a cache TTL
+    /// cached it less than its TTL ago, and caches this read for `secs` seconds
+    /// otherwise. At least 30. A put or delete through the same runtime clears the
+    /// key's cached entry at once.
+    pub fn cache_ttl(mut self, secs: u64) -> Self {
+        self.cache_ttl = Some(secs);
+        self
+    }
+
+    async fn value(self) -> Result<Option<StoredValue>> {
+        let (record, _) = self.store.read(&self.key, self.cache_ttl).await?;
+        Ok(record.map(|r| r.value))
     }
 
     /// The value as UTF-8 text.
     pub async fn text(self) -> Result<Option<String>> {
-        self.value().await?.map(text).transpose()
+        match self.value().await? {
+            Some(value) => text(into_bytes(value).await?).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The value deserialized from JSON.
     pub async fn json<T: DeserializeOwned>(self) -> Result<Option<T>> {
-        self.value().await?.map(|v| json(&v)).transpose()
+        match self.value().await? {
+            Some(value) => json(&into_bytes(value).await?).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// The value's bytes, without copying them.
+    /// The value's bytes (without copying, for values stored inline).
     pub async fn bytes(self) -> Result<Option<Bytes>> {
-        self.value().await
+        match self.value().await? {
+            Some(value) => into_bytes(value).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The value as a stream of chunks, never held whole in memory.
+    pub async fn stream(self) -> Result<Option<ValueStream>> {
+        Ok(self.value().await?.map(ValueStream::new))
     }
 }
 
@@ -89,48 +191,68 @@ impl GetRequest {
 #[must_use = "a GetWithMetadataRequest does nothing until one of its methods is awaited"]
 #[derive(Debug)]
 pub struct GetWithMetadataRequest {
-    store: KvStore,
-    key: String,
+    get: GetRequest,
 }
 
 impl GetWithMetadataRequest {
     pub(crate) fn new(store: KvStore, key: String) -> Self {
-        Self { store, key }
+        Self {
+            get: GetRequest::new(store, key),
+        }
     }
 
-    async fn read<T>(
+    /// As [`GetRequest::cache_ttl`]; the result's `cache_status` says `Hit` or `Miss`.
+    pub fn cache_ttl(mut self, secs: u64) -> Self {
+        self.get = self.get.cache_ttl(secs);
+        self
+    }
+
+    async fn read<T, F>(
         self,
-        convert: impl FnOnce(Bytes) -> Result<T>,
-    ) -> Result<ValueWithMetadata<T>> {
-        let Some(Record {
-            value, metadata, ..
-        }) = self.store.read(&self.key).await?
-        else {
+        convert: impl FnOnce(StoredValue) -> F,
+    ) -> Result<ValueWithMetadata<T>>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let GetRequest {
+            store,
+            key,
+            cache_ttl,
+        } = self.get;
+        let (record, cache_status) = store.read(&key, cache_ttl).await?;
+        let Some(record) = record else {
             return Ok(ValueWithMetadata {
                 value: None,
                 metadata: None,
-                cache_status: None,
+                cache_status,
             });
         };
+        let metadata = metadata(&record)?;
         Ok(ValueWithMetadata {
-            value: Some(convert(value)?),
-            metadata: metadata.map(|m| json(&m)).transpose()?,
-            cache_status: None,
+            value: Some(convert(record.value).await?),
+            metadata,
+            cache_status,
         })
     }
 
     /// The value as UTF-8 text, with its metadata.
     pub async fn text(self) -> Result<ValueWithMetadata<String>> {
-        self.read(text).await
+        self.read(|v| async { text(into_bytes(v).await?) }).await
     }
 
     /// The value deserialized from JSON, with its metadata.
     pub async fn json<T: DeserializeOwned>(self) -> Result<ValueWithMetadata<T>> {
-        self.read(|v| json(&v)).await
+        self.read(|v| async move { json(&into_bytes(v).await?) })
+            .await
     }
 
     /// The value's bytes, with its metadata.
     pub async fn bytes(self) -> Result<ValueWithMetadata<Bytes>> {
-        self.read(Ok).await
+        self.read(into_bytes).await
+    }
+
+    /// The value as a stream of chunks, with its metadata.
+    pub async fn stream(self) -> Result<ValueWithMetadata<ValueStream>> {
+        self.read(|v| async { Ok(ValueStream::new(v)) }).await
     }
 }

@@ -76,6 +76,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
+mod bulk;
+mod cache;
 mod clock;
 mod config;
 mod cursor;
@@ -96,15 +98,18 @@ pub mod __codegen;
 
 pub use bytes::Bytes;
 
+pub use crate::bulk::{GetManyRequest, GetManyWithMetadataRequest};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{BackendKind, Config, Durability, StoreConfig};
 pub use crate::error::{Error, Result};
-pub use crate::get::{CacheStatus, GetRequest, GetWithMetadataRequest, ValueWithMetadata};
+pub use crate::get::{
+    CacheStatus, GetRequest, GetWithMetadataRequest, ValueStream, ValueWithMetadata,
+};
 pub use crate::list::{KeyInfo, ListRequest, ListResult};
-pub use crate::put::PutRequest;
+pub use crate::put::{BulkPut, PutRequest};
 pub use crate::runtime::{Runtime, RuntimeBuilder};
 pub use crate::store::KvStore;
-pub use crate::value::{Json, Value};
+pub use crate::value::{Body, Json, Value};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

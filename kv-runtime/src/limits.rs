@@ -15,3 +15,22 @@ pub const DEFAULT_MAX_VALUE_BYTES: u64 = 25 * 1024 * 1024;
 
 /// Most keys one `list` page returns, and the default page size (Workers KV: 1000).
 pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// Most keys one `get_many` may request (Workers KV: 100).
+pub const MAX_GET_MANY_KEYS: usize = 100;
+
+/// Most items one `put_many` or `delete_many` may carry (Workers KV's REST API: 10,000).
+pub const MAX_BULK_ITEMS: usize = 10_000;
+
+/// Floor for `cache_ttl`, in seconds (Workers KV: 30).
+pub const MIN_CACHE_TTL_SECS: u64 = 30;
+
+/// Size of the chunks a large or streamed value is stored in, by the fjall backend: 256 KiB.
+/// Values up to this size are stored inline with their key.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Default capacity of a runtime's read cache (`cache_ttl`), in bytes: 32 MiB.
+pub const DEFAULT_READ_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Default capacity of fjall's block cache, in bytes: 64 MiB.
+pub const DEFAULT_BLOCK_CACHE_BYTES: u64 = 64 * 1024 * 1024;

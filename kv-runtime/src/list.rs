@@ -118,12 +118,13 @@ impl ListRequest {
             .map(|k| {
                 Ok(KeyInfo {
                     metadata: k
+                        .head
                         .metadata
                         .map(|m| serde_json::from_slice(&m))
                         .transpose()
                         .map_err(Error::Json)?,
                     name: k.name,
-                    expiration: k.expiration,
+                    expiration: k.head.expiration,
                 })
             })
             .collect::<Result<_>>()?;

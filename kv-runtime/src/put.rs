@@ -1,36 +1,28 @@
-//! [`PutRequest`]: writing a value with its expiration and metadata.
+//! [`PutRequest`] and [`BulkPut`]: writing a value with its expiration and metadata.
 
 use std::future::IntoFuture;
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use crate::backend::Record;
+use crate::backend::RecordHead;
 use crate::error::{Error, Result};
 use crate::expiration::Expiration;
 use crate::key::validate_key;
 use crate::limits::MAX_METADATA_BYTES;
 use crate::store::KvStore;
-use crate::value::Value;
+use crate::value::{ByteStream, Payload, Value};
 
-/// A put being described; it runs when awaited. From [`KvStore::put`].
+/// One value to write, with its options: an item of
+/// [`KvStore::put_many`], and what a [`PutRequest`] carries.
 ///
-/// # Errors
-///
-/// Awaiting it checks everything before writing anything, so a failed put leaves the
-/// key as it was:
-/// - [`Error::EmptyKey`], [`Error::KeyTooLong`], [`Error::ReservedKey`]: the key;
-/// - [`Error::ValueTooLarge`]: the value is over the store's `max_value_size`;
-/// - [`Error::MetadataTooLarge`]: metadata serializes to more than 1024 bytes;
-/// - [`Error::ExpirationTtlTooShort`], [`Error::ExpirationTooSoon`],
-///   [`Error::ExpirationOverflow`]: the expiration;
-/// - [`Error::Json`]: a [`Json`](crate::Json) value or the metadata failed to serialize;
-/// - [`Error::Backend`]: storage failed.
-#[must_use = "a PutRequest does nothing until it is awaited"]
+/// `(key, value)` pairs convert into it; build one with options like a put:
+/// `BulkPut::new("k", "v").expiration_ttl(3600).metadata(json!({"a": 1}))`.
 #[derive(Debug)]
-pub struct PutRequest {
-    store: KvStore,
+#[must_use = "a BulkPut is written by passing it to put_many"]
+pub struct BulkPut {
     key: String,
     value: Value,
     ttl: Option<u64>,
@@ -38,12 +30,12 @@ pub struct PutRequest {
     metadata: Option<Result<Bytes>>,
 }
 
-impl PutRequest {
-    pub(crate) fn new(store: KvStore, key: String, value: Value) -> Self {
+impl BulkPut {
+    /// `value` under `key`, without expiration or metadata.
+    pub fn new(key: impl Into<String>, value: impl Into<Value>) -> Self {
         Self {
-            store,
-            key,
-            value,
+            key: key.into(),
+            value: value.into(),
             ttl: None,
             at: None,
             metadata: None,
@@ -75,9 +67,15 @@ impl PutRequest {
         self
     }
 
-    async fn run(self) -> Result<()> {
+    /// The key this item writes.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Checks everything that can be checked before reading the value's stream, and
+    /// limits the stream to the store's `max_value_size`.
+    pub(crate) fn validate(self, store: &KvStore) -> Result<(String, RecordHead, Payload)> {
         let Self {
-            store,
             key,
             value,
             ttl,
@@ -85,8 +83,17 @@ impl PutRequest {
             metadata,
         } = self;
         validate_key(&key)?;
-        let value = value.into_bytes()?;
-        store.check_value_size(&value)?;
+        let max = store.config().max_value_size;
+        let payload = match value.into_payload()? {
+            Payload::Bytes(bytes) => {
+                let size = bytes.len() as u64;
+                if size > max {
+                    return Err(Error::ValueTooLarge { size, max });
+                }
+                Payload::Bytes(bytes)
+            }
+            Payload::Stream(stream) => Payload::Stream(limit(stream, max)),
+        };
         let metadata = metadata.transpose()?.filter(|m| m.as_ref() != b"null");
         if let Some(m) = metadata.as_ref().filter(|m| m.len() > MAX_METADATA_BYTES) {
             return Err(Error::MetadataTooLarge {
@@ -102,16 +109,84 @@ impl PutRequest {
         let expiration = expiration
             .map(|e| e.resolve(store.now(), store.config().min_ttl))
             .transpose()?;
-        store
-            .write(
-                key,
-                Record {
-                    value,
-                    expiration,
-                    metadata,
-                },
-            )
-            .await
+        Ok((
+            key,
+            RecordHead {
+                expiration,
+                metadata,
+            },
+            payload,
+        ))
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> From<(K, V)> for BulkPut {
+    fn from((key, value): (K, V)) -> Self {
+        Self::new(key, value)
+    }
+}
+
+/// Fails a stream with Workers KV's size error as soon as it passes `max` bytes.
+fn limit(stream: ByteStream, max: u64) -> ByteStream {
+    let mut size = 0u64;
+    stream
+        .map(move |chunk| {
+            let chunk = chunk?;
+            size = size.saturating_add(chunk.len() as u64);
+            if size > max {
+                return Err(Error::ValueTooLarge { size, max });
+            }
+            Ok(chunk)
+        })
+        .boxed()
+}
+
+/// A put being described; it runs when awaited. From [`KvStore::put`].
+///
+/// # Errors
+///
+/// Awaiting it checks everything before writing anything, so a failed put leaves the
+/// key as it was:
+/// - [`Error::EmptyKey`], [`Error::KeyTooLong`], [`Error::ReservedKey`]: the key;
+/// - [`Error::ValueTooLarge`]: the value is over the store's `max_value_size` (for a
+///   streamed [`Body`](crate::Body), as soon as the stream passes it);
+/// - [`Error::MetadataTooLarge`]: metadata serializes to more than 1024 bytes;
+/// - [`Error::ExpirationTtlTooShort`], [`Error::ExpirationTooSoon`],
+///   [`Error::ExpirationOverflow`]: the expiration;
+/// - [`Error::Json`]: a [`Json`](crate::Json) value or the metadata failed to serialize;
+/// - [`Error::Stream`]: a streamed body's source failed;
+/// - [`Error::Backend`]: storage failed.
+#[must_use = "a PutRequest does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct PutRequest {
+    store: KvStore,
+    item: BulkPut,
+}
+
+impl PutRequest {
+    pub(crate) fn new(store: KvStore, item: BulkPut) -> Self {
+        Self { store, item }
+    }
+
+    /// Expires the key `secs` seconds from now. At least the store's `min_ttl`
+    /// (default 60). Given together with [`expiration`](Self::expiration), the TTL wins.
+    pub fn expiration_ttl(mut self, secs: u64) -> Self {
+        self.item = self.item.expiration_ttl(secs);
+        self
+    }
+
+    /// Expires the key at Unix time `unix_secs`, which must be at least the store's
+    /// `min_ttl` (default 60) seconds in the future.
+    pub fn expiration(mut self, unix_secs: u64) -> Self {
+        self.item = self.item.expiration(unix_secs);
+        self
+    }
+
+    /// Attaches metadata: any value that serializes to JSON of at most 1024 bytes.
+    /// JSON `null` means no metadata. A put without metadata removes earlier metadata.
+    pub fn metadata(mut self, metadata: impl Serialize) -> Self {
+        self.item = self.item.metadata(metadata);
+        self
     }
 }
 
@@ -120,6 +195,9 @@ impl IntoFuture for PutRequest {
     type IntoFuture = BoxFuture<'static, Result<()>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move {
+            let (key, head, payload) = self.item.validate(&self.store)?;
+            self.store.write(key, head, payload).await
+        })
     }
 }

@@ -9,14 +9,12 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::backend::fjall::FjallDatabase;
 use crate::backend::memory::MemoryBackend;
+use crate::cache::ReadCache;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{BackendKind, Config};
 use crate::error::{Error, Result};
 use crate::key::validate_store_name;
 use crate::store::KvStore;
-
-/// fjall's block cache for a runtime: 64 MiB.
-const BLOCK_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How often expired keys are physically removed, by default.
 const DEFAULT_PURGE_INTERVAL: Duration = Duration::from_secs(60);
@@ -51,6 +49,7 @@ struct Inner {
     config: Config,
     clock: SharedClock,
     fjall: Option<FjallDatabase>,
+    cache: Arc<ReadCache>,
     stores: Mutex<HashMap<String, KvStore>>,
     purger: Mutex<Option<tokio::task::AbortHandle>>,
 }
@@ -118,8 +117,10 @@ impl Runtime {
         fjall: Option<FjallDatabase>,
         purge_interval: Duration,
     ) -> Self {
+        let cache = Arc::new(ReadCache::new(config.read_cache_size));
         let runtime = Self {
             inner: Arc::new(Inner {
+                cache,
                 config,
                 clock,
                 fjall,
@@ -160,10 +161,11 @@ impl Runtime {
             }
         };
         let store = KvStore::new(
-            name.to_owned(),
+            name,
             backend,
             config,
             Arc::clone(&self.inner.clock),
+            Arc::clone(&self.inner.cache),
         );
         stores.insert(name.to_owned(), store.clone());
         Ok(store)
@@ -329,7 +331,7 @@ impl RuntimeBuilder {
             .chain(config.stores.values())
             .any(|s| s.backend == BackendKind::Fjall);
         let fjall = if needs_fjall {
-            Some(FjallDatabase::open(&config.data_dir, BLOCK_CACHE_BYTES).await?)
+            Some(FjallDatabase::open(&config.data_dir, config.block_cache_size).await?)
         } else {
             None
         };

@@ -4,18 +4,21 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use crate::backend::{Backend, ListPage, ListQuery, Record, memory::MemoryBackend};
+use crate::backend::{
+    Backend, BulkItem, ListPage, ListQuery, Record, RecordHead, StoredValue, memory::MemoryBackend,
+};
+use crate::bulk::{GetManyRequest, GetManyWithMetadataRequest};
+use crate::cache::{CachedRead, ReadCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::expiration::is_expired;
-use crate::get::{GetRequest, GetWithMetadataRequest};
+use crate::get::{CacheStatus, GetRequest, GetWithMetadataRequest};
 use crate::key::validate_key;
+use crate::limits::{DEFAULT_READ_CACHE_BYTES, MAX_BULK_ITEMS, MIN_CACHE_TTL_SECS};
 use crate::list::ListRequest;
-use crate::put::PutRequest;
-use crate::value::Value;
+use crate::put::{BulkPut, PutRequest};
+use crate::value::{Payload, Value};
 
 /// A handle to one key-value store, with Workers KV's API: `put`, `get`,
 /// `get_with_metadata`, `list` and `delete`.
@@ -44,10 +47,11 @@ pub struct KvStore {
 }
 
 struct Inner {
-    name: String,
+    name: Arc<str>,
     backend: Arc<dyn Backend>,
     config: StoreConfig,
     clock: SharedClock,
+    cache: Arc<ReadCache>,
 }
 
 impl fmt::Debug for KvStore {
@@ -61,17 +65,19 @@ impl fmt::Debug for KvStore {
 
 impl KvStore {
     pub(crate) fn new(
-        name: String,
+        name: &str,
         backend: Arc<dyn Backend>,
         config: StoreConfig,
         clock: SharedClock,
+        cache: Arc<ReadCache>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                name,
+                name: Arc::from(name),
                 backend,
                 config,
                 clock,
+                cache,
             }),
         }
     }
@@ -79,12 +85,13 @@ impl KvStore {
     /// A store of its own in memory, with default settings and the system clock. For
     /// examples and tests; an application gets its stores from a
     /// [`Runtime`](crate::Runtime) (or its generated `Env`).
-    pub fn in_memory(name: impl Into<String>) -> Self {
+    pub fn in_memory(name: impl AsRef<str>) -> Self {
         Self::new(
-            name.into(),
+            name.as_ref(),
             Arc::new(MemoryBackend::new()),
             StoreConfig::default(),
             Arc::new(SystemClock),
+            Arc::new(ReadCache::new(DEFAULT_READ_CACHE_BYTES)),
         )
     }
 
@@ -107,7 +114,7 @@ impl KvStore {
     ///
     /// See [`PutRequest`].
     pub fn put(&self, key: impl Into<String>, value: impl Into<Value>) -> PutRequest {
-        PutRequest::new(self.clone(), key.into(), value.into())
+        PutRequest::new(self.clone(), BulkPut::new(key, value))
     }
 
     /// Reads the value under `key`; pick how with `.text()`, `.json()` or `.bytes()`.
@@ -139,7 +146,67 @@ impl KvStore {
         let key = key.into();
         async move {
             validate_key(&key)?;
-            store.inner.backend.delete(key).await
+            let result = store.inner.backend.delete(key.clone()).await;
+            store.inner.cache.invalidate(&store.inner.name, &key);
+            result
+        }
+    }
+
+    /// Reads up to 100 keys at once; pick the values' type with `.text()`, `.json()` or
+    /// `.bytes()`. The result maps every requested key to its value or `None`.
+    pub fn get_many<K: Into<String>>(&self, keys: impl IntoIterator<Item = K>) -> GetManyRequest {
+        GetManyRequest::new(self.clone(), keys.into_iter().map(Into::into).collect())
+    }
+
+    /// Reads up to 100 keys at once with their metadata.
+    pub fn get_many_with_metadata<K: Into<String>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> GetManyWithMetadataRequest {
+        GetManyWithMetadataRequest::new(self.clone(), keys.into_iter().map(Into::into).collect())
+    }
+
+    /// Writes up to 10,000 values at once: every item is validated before any is
+    /// written, and on fjall they are written in one atomic batch. `(key, value)` pairs
+    /// and [`BulkPut`] items (for expiration and metadata) are accepted. When a key
+    /// appears twice, the later item wins.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BulkTooLarge`] for more than 10,000 items; [`Error::BulkItem`] naming
+    /// the first invalid item and what is wrong with it (the errors of
+    /// [`PutRequest`]); [`Error::Backend`] if storage fails. Nothing is written on error.
+    pub fn put_many<I: Into<BulkPut>>(
+        &self,
+        items: impl IntoIterator<Item = I>,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let store = self.clone();
+        let items: Vec<BulkPut> = items.into_iter().map(Into::into).collect();
+        async move { store.write_many(items).await }
+    }
+
+    /// Removes up to 10,000 keys at once, all or none. Missing keys are fine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BulkTooLarge`] for more than 10,000 keys; [`Error::BulkItem`] naming
+    /// the first invalid key; [`Error::Backend`] if storage fails.
+    pub fn delete_many<K: Into<String>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let store = self.clone();
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        async move {
+            check_bulk_count(keys.len())?;
+            for (index, key) in keys.iter().enumerate() {
+                validate_key(key).map_err(|e| bulk_item(index, key, e))?;
+            }
+            let result = store.inner.backend.delete_many(keys.clone()).await;
+            for key in &keys {
+                store.inner.cache.invalidate(&store.inner.name, key);
+            }
+            result
         }
     }
 
@@ -161,30 +228,120 @@ impl KvStore {
         self.inner.clock.now_secs()
     }
 
-    /// The live record under `key`, after validating the key.
-    pub(crate) async fn read(&self, key: &str) -> Result<Option<Record>> {
+    /// The live record under `key`, after validating the key; through the read cache
+    /// when `cache_ttl` is given.
+    pub(crate) async fn read(
+        &self,
+        key: &str,
+        cache_ttl: Option<u64>,
+    ) -> Result<(Option<Record>, Option<CacheStatus>)> {
         validate_key(key)?;
-        let record = self.inner.backend.get(key).await?;
+        let Some(ttl) = cache_ttl else {
+            return Ok((self.read_backend(key).await?, None));
+        };
+        if ttl < MIN_CACHE_TTL_SECS {
+            return Err(Error::CacheTtlTooShort {
+                ttl,
+                min: MIN_CACHE_TTL_SECS,
+            });
+        }
+        let (name, cache) = (&self.inner.name, &self.inner.cache);
         let now = self.now();
-        Ok(record.filter(|r| !is_expired(r.expiration, now)))
+        if let Some(hit) = cache.get(name, key, now) {
+            let record = hit
+                .record
+                .filter(|(_, head)| !is_expired(head.expiration, now))
+                .map(|(value, head)| Record {
+                    value: StoredValue::Inline(value),
+                    head,
+                });
+            return Ok((record, Some(CacheStatus::Hit)));
+        }
+        let epoch = cache.begin_read(name, key);
+        let record = self.read_backend(key).await?;
+        let cached = match &record {
+            None => Some(None),
+            Some(Record {
+                value: StoredValue::Inline(value),
+                head,
+            }) => Some(Some((value.clone(), head.clone()))),
+            Some(_) => None,
+        };
+        if let Some(cached) = cached {
+            let read = CachedRead {
+                record: cached,
+                fresh_until: now.saturating_add(ttl),
+            };
+            cache.insert(name, key, read, epoch);
+        }
+        Ok((record, Some(CacheStatus::Miss)))
     }
 
-    /// Writes a record that the caller has fully validated.
-    pub(crate) async fn write(&self, key: String, record: Record) -> Result<()> {
-        self.inner.backend.put(key, record).await
+    async fn read_backend(&self, key: &str) -> Result<Option<Record>> {
+        let record = self.inner.backend.get(key).await?;
+        let now = self.now();
+        Ok(record.filter(|r| !is_expired(r.head.expiration, now)))
+    }
+
+    /// Writes a validated record, then clears the key from the read cache.
+    pub(crate) async fn write(
+        &self,
+        key: String,
+        head: RecordHead,
+        payload: Payload,
+    ) -> Result<()> {
+        let result = self.inner.backend.put(key.clone(), head, payload).await;
+        self.inner.cache.invalidate(&self.inner.name, &key);
+        result
+    }
+
+    async fn write_many(&self, items: Vec<BulkPut>) -> Result<()> {
+        check_bulk_count(items.len())?;
+        let mut validated = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let key = item.key().to_owned();
+            let (key, head, payload) =
+                item.validate(self).map_err(|e| bulk_item(index, &key, e))?;
+            let value = match payload {
+                Payload::Bytes(bytes) => bytes,
+                Payload::Stream(stream) => crate::backend::collect(stream, 0)
+                    .await
+                    .map_err(|e| bulk_item(index, &key, e))?,
+            };
+            validated.push(BulkItem { key, head, value });
+        }
+        // The later of two items with the same key wins.
+        let mut seen = std::collections::HashSet::new();
+        validated.reverse();
+        validated.retain(|item| seen.insert(item.key.clone()));
+        validated.reverse();
+        let keys: Vec<String> = validated.iter().map(|item| item.key.clone()).collect();
+        let result = self.inner.backend.put_many(validated).await;
+        for key in &keys {
+            self.inner.cache.invalidate(&self.inner.name, key);
+        }
+        result
     }
 
     pub(crate) async fn list_page(&self, query: ListQuery) -> Result<ListPage> {
         self.inner.backend.list(query).await
     }
+}
 
-    /// Checks a value's size against the store's `max_value_size`.
-    pub(crate) fn check_value_size(&self, value: &Bytes) -> Result<()> {
-        let size = value.len() as u64;
-        let max = self.inner.config.max_value_size;
-        if size > max {
-            return Err(Error::ValueTooLarge { size, max });
-        }
-        Ok(())
+fn check_bulk_count(count: usize) -> Result<()> {
+    if count > MAX_BULK_ITEMS {
+        return Err(Error::BulkTooLarge {
+            count,
+            max: MAX_BULK_ITEMS,
+        });
+    }
+    Ok(())
+}
+
+fn bulk_item(index: usize, key: &str, source: Error) -> Error {
+    Error::BulkItem {
+        index,
+        key: key.to_owned(),
+        source: Box::new(source),
     }
 }

@@ -4,21 +4,29 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{PoisonError, RwLock};
 
+use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt as _, ready};
 
-use super::{Backend, ListPage, ListQuery, ListedKey, Record};
+use super::{
+    Backend, BulkItem, ListPage, ListQuery, ListedKey, Record, RecordHead, StoredValue, collect,
+};
 use crate::error::Result;
 use crate::expiration::is_expired;
+use crate::value::Payload;
 
 /// One store's records, in memory. Nothing survives the process.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryBackend {
-    records: RwLock<BTreeMap<String, Record>>,
+    records: RwLock<BTreeMap<String, (Bytes, RecordHead)>>,
 }
 
 impl MemoryBackend {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, (Bytes, RecordHead)>> {
+        self.records.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn list_now(&self, query: &ListQuery) -> ListPage {
@@ -30,14 +38,13 @@ impl MemoryBackend {
         let mut live = records
             .range::<str, _>((lower, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(&query.prefix))
-            .filter(|(_, record)| !is_expired(record.expiration, query.now));
+            .filter(|(_, (_, head))| !is_expired(head.expiration, query.now));
         let keys: Vec<ListedKey> = live
             .by_ref()
             .take(query.limit)
-            .map(|(name, record)| ListedKey {
+            .map(|(name, (_, head))| ListedKey {
                 name: name.clone(),
-                expiration: record.expiration,
-                metadata: record.metadata.clone(),
+                head: head.clone(),
             })
             .collect();
         let more = live.next().is_some();
@@ -52,22 +59,43 @@ impl Backend for MemoryBackend {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>>> {
         let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-        ready(Ok(records.get(key).cloned())).boxed()
+        let record = records.get(key).map(|(value, head)| Record {
+            value: StoredValue::Inline(value.clone()),
+            head: head.clone(),
+        });
+        ready(Ok(record)).boxed()
     }
 
-    fn put(&self, key: String, record: Record) -> BoxFuture<'_, Result<()>> {
-        self.records
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, record);
+    fn put(&self, key: String, head: RecordHead, value: Payload) -> BoxFuture<'_, Result<()>> {
+        async move {
+            let value = match value {
+                Payload::Bytes(bytes) => bytes,
+                Payload::Stream(stream) => collect(stream, 0).await?,
+            };
+            self.write().insert(key, (value, head));
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn put_many(&self, items: Vec<BulkItem>) -> BoxFuture<'_, Result<()>> {
+        let mut records = self.write();
+        for item in items {
+            records.insert(item.key, (item.value, item.head));
+        }
         ready(Ok(())).boxed()
     }
 
     fn delete(&self, key: String) -> BoxFuture<'_, Result<()>> {
-        self.records
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key);
+        self.write().remove(&key);
+        ready(Ok(())).boxed()
+    }
+
+    fn delete_many(&self, keys: Vec<String>) -> BoxFuture<'_, Result<()>> {
+        let mut records = self.write();
+        for key in keys {
+            records.remove(&key);
+        }
         ready(Ok(())).boxed()
     }
 
@@ -76,9 +104,9 @@ impl Backend for MemoryBackend {
     }
 
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<u64>> {
-        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.write();
         let before = records.len();
-        records.retain(|_, record| !is_expired(record.expiration, now));
+        records.retain(|_, (_, head)| !is_expired(head.expiration, now));
         ready(Ok((before - records.len()) as u64)).boxed()
     }
 }

@@ -8,12 +8,15 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk;
+mod cache;
 mod expiration;
 mod get;
 mod limits;
 mod list;
 mod persistence;
 mod put;
+mod stream;
 
 use std::time::Duration;
 
@@ -175,4 +178,21 @@ conformance! {
     list::deleted_cursor_key_still_resumes,
     list::metadata_in_listing,
     persistence::handles_after_runtime_reopen,
+    stream::stream_sizes_round_trip,
+    stream::bytes_value_read_as_stream,
+    stream::failing_stream_keeps_previous_value,
+    stream::size_limit_enforced_mid_stream,
+    stream::stream_with_metadata_and_listing,
+    stream::streamed_text_and_json,
+    bulk::get_many_text_json_bytes,
+    bulk::get_many_key_counts,
+    bulk::get_many_json_fails_whole_call,
+    bulk::get_many_with_metadata_shapes,
+    bulk::put_many_writes_items_with_options,
+    bulk::put_many_is_all_or_nothing,
+    bulk::delete_many_is_all_or_nothing,
+    cache::hit_after_miss_until_ttl,
+    cache::writes_invalidate_at_once,
+    cache::misses_are_cached_and_expiry_still_applies,
+    cache::cache_ttl_floor,
 }

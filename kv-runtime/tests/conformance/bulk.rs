@@ -1,0 +1,199 @@
+//! Bulk reads and writes: counts, all-or-nothing validation, shapes.
+
+use std::collections::HashMap;
+
+use kv_runtime::{BulkPut, Error, ValueWithMetadata};
+use serde_json::json;
+
+use crate::{Backend, Harness, T0, assert_error};
+
+pub(crate) async fn get_many_text_json_bytes(b: Backend) {
+    let h = Harness::new(b).await;
+    h.store.put("a", "1").await.unwrap();
+    h.store.put("b", "[2]").await.unwrap();
+    let keys = vec!["a".to_owned(), "b".to_owned(), "missing".to_owned()];
+    let text = h.store.get_many(&keys).text().await.unwrap();
+    assert_eq!(
+        text,
+        HashMap::from([
+            ("a".to_owned(), Some("1".to_owned())),
+            ("b".to_owned(), Some("[2]".to_owned())),
+            ("missing".to_owned(), None),
+        ])
+    );
+    let json = h
+        .store
+        .get_many(["a", "b"])
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(json["a"], Some(json!(1)));
+    assert_eq!(json["b"], Some(json!([2])));
+    let bytes = h.store.get_many(["a"]).bytes().await.unwrap();
+    assert_eq!(bytes["a"].as_deref(), Some(&b"1"[..]));
+}
+
+pub(crate) async fn get_many_key_counts(b: Backend) {
+    let h = Harness::new(b).await;
+    assert_error(
+        h.store.get_many(Vec::<String>::new()).text().await,
+        "You must request a minimum of 1 key",
+    );
+    let keys: Vec<String> = (0..101).map(|i| format!("k{i}")).collect();
+    assert_error(
+        h.store.get_many(&keys).text().await,
+        "You can request a maximum of 100 keys",
+    );
+    assert_eq!(
+        h.store.get_many(&keys[..100]).text().await.unwrap().len(),
+        100
+    );
+    assert_error(
+        h.store.get_many(["ok", ""]).text().await,
+        "item 1 (key \"\"): key name cannot be empty",
+    );
+}
+
+pub(crate) async fn get_many_json_fails_whole_call(b: Backend) {
+    let h = Harness::new(b).await;
+    h.store.put("good", "{}").await.unwrap();
+    h.store.put("bad", "not json").await.unwrap();
+    let err = h
+        .store
+        .get_many(["good", "bad"])
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::GetManyNotJson { key, .. } if key == "bad"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "At least one of the requested keys corresponds to a non-JSON value"
+    );
+}
+
+pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
+    let h = Harness::new(b).await;
+    h.store
+        .put("a", "1")
+        .metadata(json!({"m": "a"}))
+        .await
+        .unwrap();
+    h.store.put("b", "2").await.unwrap();
+    let got = h
+        .store
+        .get_many_with_metadata(["a", "b", "c"])
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        got["a"],
+        ValueWithMetadata {
+            value: Some("1".to_owned()),
+            metadata: Some(json!({"m": "a"})),
+            cache_status: None
+        }
+    );
+    assert_eq!(got["b"].metadata, None);
+    assert_eq!(
+        got["c"],
+        ValueWithMetadata {
+            value: None,
+            metadata: None,
+            cache_status: None
+        }
+    );
+}
+
+pub(crate) async fn put_many_writes_items_with_options(b: Backend) {
+    let h = Harness::new(b).await;
+    h.store
+        .put_many(vec![
+            BulkPut::new("a", "1")
+                .expiration_ttl(120)
+                .metadata(json!({"n": 1})),
+            BulkPut::new("b", vec![0u8, 1, 2]),
+            BulkPut::new("dup", "first"),
+            BulkPut::new("dup", "second"),
+        ])
+        .await
+        .unwrap();
+    h.store.put_many([("c", "3"), ("d", "4")]).await.unwrap();
+    let page = h.store.list().await.unwrap();
+    let names: Vec<_> = page.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c", "d", "dup"]);
+    assert_eq!(page.keys[0].expiration, Some(T0 + 120));
+    assert_eq!(page.keys[0].metadata, Some(json!({"n": 1})));
+    assert_eq!(
+        h.store.get("dup").text().await.unwrap().as_deref(),
+        Some("second"),
+        "the later item wins"
+    );
+    assert_eq!(h.store.get("d").text().await.unwrap().as_deref(), Some("4"));
+}
+
+pub(crate) async fn put_many_is_all_or_nothing(b: Backend) {
+    let h = Harness::with(b, |c| c.max_value_size(10)).await;
+    h.store.put("a", "old").await.unwrap();
+    let before = h.dump().await;
+    assert_error(
+        h.store
+            .put_many(vec![
+                BulkPut::new("a", "new"),
+                BulkPut::new("b", "2"),
+                BulkPut::new("c", "3").expiration_ttl(10),
+            ])
+            .await,
+        "item 2 (key \"c\"): Invalid expiration_ttl of 10. Expiration TTL must be at least 60.",
+    );
+    assert_error(
+        h.store
+            .put_many([("a", "new"), ("big", "0123456789X")])
+            .await,
+        "item 1 (key \"big\"): Value length of 11 exceeds limit of 10",
+    );
+    assert_error(
+        h.store.put_many([("a", "new"), ("..", "x")]).await,
+        "item 1 (key \"..\"): \"..\" is not allowed as a key name",
+    );
+    let too_many: Vec<(String, &str)> = (0..10_001).map(|i| (format!("k{i}"), "v")).collect();
+    assert_error(
+        h.store.put_many(too_many).await,
+        "Bulk operation of 10001 items exceeds the limit of 10000",
+    );
+    assert_eq!(h.dump().await, before);
+    let exactly: Vec<(String, &str)> = (0..10_000).map(|i| (format!("k{i:05}"), "v")).collect();
+    h.store.put_many(exactly).await.unwrap();
+    assert_eq!(h.store.list().await.unwrap().keys.len(), 1000);
+    assert_eq!(
+        h.store.get("k09999").text().await.unwrap().as_deref(),
+        Some("v")
+    );
+}
+
+pub(crate) async fn delete_many_is_all_or_nothing(b: Backend) {
+    let h = Harness::new(b).await;
+    h.store
+        .put_many([("a", "1"), ("b", "2"), ("c", "3")])
+        .await
+        .unwrap();
+    let before = h.dump().await;
+    assert_error(
+        h.store.delete_many(["a", ""]).await,
+        "item 1 (key \"\"): key name cannot be empty",
+    );
+    let too_many: Vec<String> = (0..10_001).map(|i| format!("k{i}")).collect();
+    assert_error(
+        h.store.delete_many(&too_many).await,
+        "Bulk operation of 10001 items exceeds the limit of 10000",
+    );
+    assert_eq!(h.dump().await, before);
+    h.store
+        .delete_many(["a", "c", "never-existed"])
+        .await
+        .unwrap();
+    let names: Vec<_> = h.dump().await.into_iter().map(|d| d.0).collect();
+    assert_eq!(names, ["b"]);
+}
