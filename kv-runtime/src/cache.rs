@@ -11,7 +11,7 @@
 
 use std::hash::{BuildHasher as _, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use quick_cache::Weighter;
@@ -48,6 +48,9 @@ pub(crate) struct ReadCache {
     entries: quick_cache::sync::Cache<CacheKey, CachedRead, ByteWeight>,
     epochs: Box<[AtomicU64]>,
     hasher: RandomState,
+    /// Whether any read has used the cache yet: until one has, writes have nothing to
+    /// invalidate and skip the cache entirely.
+    used: AtomicBool,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -71,6 +74,7 @@ impl ReadCache {
             ),
             epochs: (0..EPOCH_STRIPES).map(|_| AtomicU64::new(0)).collect(),
             hasher: RandomState::new(),
+            used: AtomicBool::new(false),
         }
     }
 
@@ -89,6 +93,7 @@ impl ReadCache {
 
     /// The write epoch to pass to [`ReadCache::insert`] for a read that starts now.
     pub(crate) fn begin_read(&self, store: &str, key: &str) -> u64 {
+        self.used.store(true, Ordering::SeqCst);
         self.epoch(store, key).load(Ordering::SeqCst)
     }
 
@@ -107,6 +112,11 @@ impl ReadCache {
 
     /// Forgets `key` after a write to it.
     pub(crate) fn invalidate(&self, store: &Arc<str>, key: &str) {
+        // A read that starts caching after this check began after the write completed,
+        // so it reads the new value: skipping here is safe.
+        if !self.used.load(Ordering::SeqCst) {
+            return;
+        }
         self.epoch(store, key).fetch_add(1, Ordering::SeqCst);
         self.entries.remove(&(Arc::clone(store), key.to_owned()));
     }

@@ -87,6 +87,7 @@ mod get;
 mod key;
 pub mod limits;
 mod list;
+mod purger;
 mod put;
 mod runtime;
 mod store;

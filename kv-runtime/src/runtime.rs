@@ -14,6 +14,7 @@ use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::{BackendKind, Config};
 use crate::error::{Error, Result};
 use crate::key::validate_store_name;
+use crate::purger::Purger;
 use crate::store::KvStore;
 
 /// How often expired keys are physically removed, by default.
@@ -51,20 +52,7 @@ struct Inner {
     fjall: Option<FjallDatabase>,
     cache: Arc<ReadCache>,
     stores: Mutex<HashMap<String, KvStore>>,
-    purger: Mutex<Option<tokio::task::AbortHandle>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(purger) = self
-            .purger
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            purger.abort();
-        }
-    }
+    purger: Mutex<Option<Purger>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -211,27 +199,16 @@ impl Runtime {
     }
 
     fn start_purger(&self, interval: Duration) {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let task = handle.spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticker.tick().await;
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { return };
-                if let Err(error) = purge_all(&inner).await {
-                    tracing::warn!(%error, "purging expired keys failed");
-                }
-            }
+        let purger = Purger::start(interval, move || {
+            let inner = weak.upgrade()?;
+            Some(async move { purge_all(&inner).await })
         });
         *self
             .inner
             .purger
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(task.abort_handle());
+            .unwrap_or_else(PoisonError::into_inner) = purger;
     }
 }
 

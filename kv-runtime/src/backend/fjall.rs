@@ -313,7 +313,9 @@ impl Inner {
     /// Reads a stream into chunks as it arrives, holding at most one chunk (plus one
     /// item of the stream) in memory. A stream that ends within one chunk is inline.
     async fn stage_stream(self: &Arc<Self>, mut stream: ByteStream) -> Result<Staged> {
-        let mut buffer = BytesMut::new();
+        // One allocation of exactly a chunk per chunk: growing a buffer by doubling
+        // leaves freed blocks of every size behind, which the allocator holds on to.
+        let mut buffer = BytesMut::with_capacity(CHUNK_BYTES);
         let mut blob: Option<PendingBlob> = None;
         while let Some(item) = stream.next().await {
             let mut item = item?;
@@ -326,6 +328,7 @@ impl Inner {
                         None => blob.insert(self.new_blob()?),
                     };
                     self.write_chunk(blob, buffer.split().freeze())?;
+                    buffer.reserve(CHUNK_BYTES);
                 }
             }
         }
@@ -496,29 +499,61 @@ impl Inner {
     }
 }
 
-/// The chunks of `blob`, read one at a time from `snapshot`.
+/// How many chunks one trip to the blocking pool reads: enough to amortize the trip,
+/// few enough to keep a reader's memory at about a megabyte.
+const CHUNKS_PER_READ: u32 = 4;
+
+/// The chunks of `blob`, read from `snapshot` a few at a time.
 fn chunk_stream(inner: Arc<Inner>, snapshot: Snapshot, blob: codec::BlobRef) -> ByteStream {
-    let state = (inner, snapshot, 0u32, 0u64);
-    futures_util::stream::try_unfold(state, move |(inner, snapshot, index, read)| async move {
-        if index == blob.chunks {
-            if read != blob.len {
-                return Err(Error::backend(
-                    NAME,
-                    "stored value is shorter than its record says",
-                ));
-            }
-            return Ok(None);
+    struct State {
+        inner: Arc<Inner>,
+        snapshot: Snapshot,
+        next: u32,
+        read: u64,
+        ready: std::collections::VecDeque<Bytes>,
+    }
+    let state = State {
+        inner,
+        snapshot,
+        next: 0,
+        read: 0,
+        ready: std::collections::VecDeque::new(),
+    };
+    futures_util::stream::try_unfold(state, move |mut state| async move {
+        if state.ready.is_empty() && state.next < blob.chunks {
+            let end = blob.chunks.min(state.next.saturating_add(CHUNKS_PER_READ));
+            let (first, inner, snapshot) = (state.next, state.inner, state.snapshot);
+            let (chunks, inner, snapshot) = blocking(move || {
+                let chunks = (first..end)
+                    .map(|index| {
+                        snapshot
+                            .get(&inner.blobs, codec::chunk_key(blob.id, index))
+                            .map_err(fjall_error)?
+                            .map(Bytes::from)
+                            .ok_or_else(|| {
+                                Error::backend(NAME, "a chunk of a stored value is missing")
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((chunks, inner, snapshot))
+            })
+            .await?;
+            state.inner = inner;
+            state.snapshot = snapshot;
+            state.next = end;
+            state.ready.extend(chunks);
         }
-        let (chunk, inner, snapshot) = blocking(move || {
-            let chunk = snapshot
-                .get(&inner.blobs, codec::chunk_key(blob.id, index))
-                .map_err(fjall_error)?
-                .ok_or_else(|| Error::backend(NAME, "a chunk of a stored value is missing"))?;
-            Ok((Bytes::from(chunk), inner, snapshot))
-        })
-        .await?;
-        let read = read + chunk.len() as u64;
-        Ok(Some((chunk, (inner, snapshot, index + 1, read))))
+        match state.ready.pop_front() {
+            Some(chunk) => {
+                state.read += chunk.len() as u64;
+                Ok(Some((chunk, state)))
+            }
+            None if state.read == blob.len => Ok(None),
+            None => Err(Error::backend(
+                NAME,
+                "stored value is shorter than its record says",
+            )),
+        }
     })
     .boxed()
 }
