@@ -1,4 +1,5 @@
-//! The `kv` command-line tool: generate the typed `Env` of a manifest (`kv build`).
+//! The `kv` command-line tool: generate the typed `Env` of a manifest (`kv build`) and
+//! serve its stores over HTTP (`kv serve`).
 
 mod cli;
 

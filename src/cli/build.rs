@@ -34,7 +34,7 @@ pub(crate) enum BuildCommand {
 pub(crate) struct ManifestArg {
     /// The manifest to read.
     #[arg(long, value_name = "PATH", default_value = "raindrop.manifest")]
-    manifest: PathBuf,
+    pub(super) manifest: PathBuf,
 }
 
 /// Runs a `kv build` command.
@@ -83,7 +83,7 @@ fn write_stdout(code: &str) -> Result<(), Failure> {
 }
 
 /// Reads and validates the manifest; on errors, prints every diagnostic.
-fn load(manifest: &Path) -> Result<Application, Failure> {
+pub(super) fn load(manifest: &Path) -> Result<Application, Failure> {
     let source = Source::from_path(manifest).map_err(|error| {
         let hint = if manifest == Path::new("raindrop.manifest") {
             "\nhint: run kv in the directory of your manifest, or pass `--manifest PATH`"

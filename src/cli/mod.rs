@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; one module per command group.
 
 mod build;
+mod serve;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -21,6 +22,13 @@ enum Command {
     /// Generate or check the typed `Env` of a manifest.
     #[command(subcommand)]
     Build(build::BuildCommand),
+    /// Serve the manifest's stores over HTTP: JSON routes under /v1 and Cloudflare's
+    /// Workers KV API under /client/v4.
+    ///
+    /// Authentication comes from the environment: KV_API_KEY, KV_USERNAME and
+    /// KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL (with KV_JWT_ISSUER, KV_JWT_AUDIENCE).
+    /// With none set, data routes answer 401 unless --no-auth is given.
+    Serve(serve::ServeArgs),
 }
 
 /// Exit status when the manifest is invalid or a file cannot be read or written.
@@ -33,6 +41,7 @@ pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(command) => build::run(command),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

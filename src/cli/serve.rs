@@ -1,0 +1,83 @@
+//! `kv serve`: the manifest's stores over HTTP (see `kv::server`).
+//!
+//! This is the one place that reads the server's environment variables
+//! (`AuthSettings::from_env`); the server itself takes explicit settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use kv::server::{AuthSettings, DEFAULT_ADDR, Server, Settings, shutdown_signal};
+use kv_runtime::Runtime;
+
+use super::build::{ManifestArg, load};
+use super::{Failure, fail};
+
+/// `kv serve [--manifest PATH] [--config kv.toml] [--addr 127.0.0.1:8787] [--no-auth]`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    /// The runtime configuration (backends, durability, limits per store). Without it,
+    /// every store lives in fjall under `./.kv`.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Where to listen. Use 0.0.0.0 only behind authentication.
+    #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// Serve without authentication (refused unless --addr is a loopback address).
+    #[arg(long)]
+    no_auth: bool,
+    /// Abandon a request (answering 408) after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    request_timeout: u64,
+}
+
+/// Runs `kv serve` until Ctrl-C or SIGTERM.
+pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
+    init_logging();
+    let app = load(&args.manifest.manifest)?;
+    let stores: Vec<String> = app.stores().iter().map(|s| s.name().to_owned()).collect();
+    let settings = Settings::new(AuthSettings::from_env())
+        .addr(args.addr)
+        .no_auth(args.no_auth)
+        .request_timeout(Duration::from_secs(args.request_timeout.max(1)))
+        .application(app.name());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| fail(format_args!("cannot start the async runtime: {error}")))?;
+    runtime.block_on(async move {
+        let kv = match &args.config {
+            Some(path) => Runtime::from_config_file(path).await,
+            None => Runtime::open(".kv").await,
+        }
+        .map_err(fail)?;
+        let server = Server::bind(settings, kv, stores.clone())
+            .await
+            .map_err(fail)?;
+        let addr = server.local_addr().map_err(fail)?;
+        // Scripts and tests read this line to learn the port chosen for port 0.
+        println!(
+            "kv serve: listening on http://{addr} ({} stores: {})",
+            stores.len(),
+            stores.join(", ")
+        );
+        server.run(shutdown_signal()).await.map_err(fail)
+    })
+}
+
+/// Logs to standard error at the level in `RUST_LOG` (`error`, `warn`, `info` (the
+/// default), `debug` or `trace`).
+fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(super::fancy_stderr())
+        .init();
+}

@@ -1,0 +1,63 @@
+//! `KV_USERNAME` / `KV_PASSWORD`: HTTP basic (RFC 7617). The user-pass is split at the
+//! first `:`, so the password may contain `:`.
+
+use base64::Engine as _;
+use subtle::ConstantTimeEq as _;
+
+use crate::server::settings::BasicCredentials;
+
+/// The configured credentials; both halves compared in constant time.
+pub(crate) struct Basic {
+    username: Vec<u8>,
+    password: Vec<u8>,
+}
+
+impl Basic {
+    pub(crate) fn new(credentials: &BasicCredentials) -> Self {
+        Self {
+            username: credentials.username.as_bytes().to_vec(),
+            password: credentials.password.as_bytes().to_vec(),
+        }
+    }
+
+    /// Checks the base64 token of `Authorization: Basic <token>`.
+    pub(crate) fn check(&self, token: &str) -> Result<(), &'static str> {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token.trim())
+            .map_err(|_| "basic credentials are not valid base64")?;
+        let colon = decoded
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or("basic credentials have no ':' between user name and password")?;
+        let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
+        // Compare both, always, and combine without branching.
+        let ok = self.username.as_slice().ct_eq(user) & self.password.as_slice().ct_eq(pass);
+        if bool::from(ok) {
+            Ok(())
+        } else {
+            Err("wrong user name or password")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn password_may_contain_colons() {
+        let basic = Basic::new(&BasicCredentials {
+            username: "admin".into(),
+            password: "a:b:c".into(),
+        });
+        assert!(basic.check(&token("admin:a:b:c")).is_ok());
+        assert!(basic.check(&token("admin:a:b")).is_err());
+        assert!(basic.check(&token("admin:a")).is_err());
+        assert!(basic.check(&token("admin")).is_err());
+        assert!(basic.check("!!!").is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! JWT bearer tokens: HS256 with `KV_JWT_SECRET`, RS256/ES256 with keys from
+//! `KV_JWKS_URL`; `exp` required, `nbf` enforced, `iss`/`aud` checked when configured.
+//! Verification is jsonwebtoken's; `alg: none` and algorithm confusion are refused
+//! because each key verifies exactly one algorithm.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+use super::jwks::{Jwks, VerifyingKey};
+use crate::server::settings::AuthSettings;
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
+
+pub(crate) struct JwtVerifier {
+    secret: Option<DecodingKey>,
+    jwks: Option<Jwks>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl JwtVerifier {
+    /// A verifier if `KV_JWT_SECRET` or `KV_JWKS_URL` is set.
+    pub(crate) fn new(settings: &AuthSettings) -> Result<Option<Self>, reqwest::Error> {
+        if settings.jwt_secret.is_none() && settings.jwks_url.is_none() {
+            return Ok(None);
+        }
+        let jwks = settings
+            .jwks_url
+            .clone()
+            .map(|url| Jwks::new(url, settings.jwks_refresh_interval))
+            .transpose()?;
+        Ok(Some(Self {
+            secret: settings
+                .jwt_secret
+                .as_deref()
+                .map(|s| DecodingKey::from_secret(s.as_bytes())),
+            jwks,
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+        }))
+    }
+
+    pub(crate) fn hs256(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    pub(crate) fn jwks(&self) -> bool {
+        self.jwks.is_some()
+    }
+
+    pub(crate) fn checks_issuer(&self) -> bool {
+        self.issuer.is_some()
+    }
+
+    pub(crate) fn checks_audience(&self) -> bool {
+        self.audience.is_some()
+    }
+
+    /// Verifies a token; the error says why it was refused.
+    pub(crate) async fn verify(&self, token: &str) -> Result<(), String> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| format!("JWT refused: malformed header or unsupported alg ({e})"))?;
+        let verifying = match header.alg {
+            Algorithm::HS256 => match &self.secret {
+                Some(key) => VerifyingKey {
+                    key: key.clone(),
+                    algorithm: Algorithm::HS256,
+                },
+                None => {
+                    return Err(
+                        "JWT refused: HS256 tokens are not accepted (no KV_JWT_SECRET)".into(),
+                    );
+                }
+            },
+            Algorithm::RS256 | Algorithm::ES256 => match &self.jwks {
+                Some(jwks) => jwks
+                    .key(header.kid.as_deref())
+                    .await
+                    .map_err(|e| format!("JWT refused: {e}"))?,
+                None => {
+                    return Err(format!(
+                        "JWT refused: {:?} tokens are not accepted (no KV_JWKS_URL)",
+                        header.alg
+                    ));
+                }
+            },
+            other => return Err(format!("JWT refused: algorithm {other:?} is not accepted")),
+        };
+        if verifying.algorithm != header.alg {
+            return Err(format!(
+                "JWT refused: the key {:?} names is for {:?}, not {:?}",
+                header.kid, verifying.algorithm, header.alg
+            ));
+        }
+        let mut validation = Validation::new(verifying.algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer]);
+        }
+        match &self.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        jsonwebtoken::decode::<serde_json::Value>(token, &verifying.key, &validation)
+            .map(drop)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "expired (exp is in the past)".to_owned(),
+                    ErrorKind::ImmatureSignature => {
+                        "not valid yet (nbf is in the future)".to_owned()
+                    }
+                    ErrorKind::InvalidIssuer => "wrong issuer (iss)".to_owned(),
+                    ErrorKind::InvalidAudience => "wrong audience (aud)".to_owned(),
+                    ErrorKind::InvalidSignature => "bad signature".to_owned(),
+                    ErrorKind::MissingRequiredClaim(claim) => format!("missing claim {claim:?}"),
+                    other => format!("{other:?}"),
+                };
+                format!("JWT refused: {why}")
+            })
+    }
+}

@@ -1,0 +1,252 @@
+//! [`ApiError`]: every error a route answers, with its HTTP status and a stable code, and
+//! [`ServeError`]: why the server could not start or stop cleanly.
+//!
+//! A handler returns `ApiError`; it becomes a response with no body that carries the
+//! error as an extension, and [`envelope::render_errors`](super::envelope::render_errors)
+//! renders it in the envelope of the route family (@workertown/kv on `/v1`, Cloudflare
+//! on `/client/v4`). So there is one error type, and one place that decides its shape.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What went wrong, as a stable code. Each has a string form (the `code` of a `/v1`
+/// error) and a number (the `code` of a Cloudflare error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Code {
+    Unauthorized,
+    RouteNotFound,
+    MethodNotAllowed,
+    KeyNotFound,
+    StoreNotFound,
+    InvalidKey,
+    ValueTooLarge,
+    MetadataTooLarge,
+    InvalidExpiration,
+    InvalidLimit,
+    InvalidCursor,
+    InvalidJson,
+    InvalidRequest,
+    BulkTooLarge,
+    ValueNotJson,
+    ValueNotText,
+    PayloadTooLarge,
+    Timeout,
+    Internal,
+}
+
+impl Code {
+    /// The string code of a `/v1` error.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthorized => "unauthorized",
+            Code::RouteNotFound => "not_found",
+            Code::MethodNotAllowed => "method_not_allowed",
+            Code::KeyNotFound => "key_not_found",
+            Code::StoreNotFound => "store_not_found",
+            Code::InvalidKey => "invalid_key",
+            Code::ValueTooLarge => "value_too_large",
+            Code::MetadataTooLarge => "metadata_too_large",
+            Code::InvalidExpiration => "invalid_expiration",
+            Code::InvalidLimit => "invalid_limit",
+            Code::InvalidCursor => "invalid_cursor",
+            Code::InvalidJson => "invalid_json",
+            Code::InvalidRequest => "invalid_request",
+            Code::BulkTooLarge => "bulk_too_large",
+            Code::ValueNotJson => "value_not_json",
+            Code::ValueNotText => "value_not_text",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::Timeout => "timeout",
+            Code::Internal => "internal",
+        }
+    }
+
+    /// The numeric code of a Cloudflare error.
+    ///
+    /// 10000 ("Authentication error"), 10009 (key not found), 10013 (namespace not found)
+    /// and 7000 (no route for that URI) are Cloudflare's own: wrangler's KV error help
+    /// (cloudflare/wrangler-legacy `src/commands/kv/mod.rs`) and the API's answers name
+    /// them. Cloudflare publishes no per-rule list for the other KV validation errors that
+    /// we could confirm, so those are ours, stable, in 10900..=10999 where they cannot be
+    /// mistaken for one of Cloudflare's; the message carries Workers KV's own words.
+    pub(crate) fn cloudflare(self) -> u32 {
+        match self {
+            Code::Unauthorized => 10000,
+            Code::RouteNotFound => 7000,
+            Code::KeyNotFound => 10009,
+            Code::StoreNotFound => 10013,
+            Code::InvalidKey => 10901,
+            Code::ValueTooLarge => 10902,
+            Code::MetadataTooLarge => 10903,
+            Code::InvalidExpiration => 10904,
+            Code::InvalidLimit => 10905,
+            Code::InvalidCursor => 10906,
+            Code::InvalidJson => 10907,
+            Code::InvalidRequest => 10908,
+            Code::BulkTooLarge => 10909,
+            Code::ValueNotJson => 10910,
+            Code::ValueNotText => 10911,
+            Code::PayloadTooLarge => 10912,
+            Code::Timeout => 10913,
+            Code::MethodNotAllowed => 10914,
+            Code::Internal => 10999,
+        }
+    }
+
+    /// The code a bare status maps to, for responses that no handler produced
+    /// (router fallbacks, the timeout and body-limit layers).
+    pub(crate) fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Code::Unauthorized,
+            StatusCode::NOT_FOUND => Code::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+            StatusCode::REQUEST_TIMEOUT => Code::Timeout,
+            s if s.is_client_error() => Code::InvalidRequest,
+            _ => Code::Internal,
+        }
+    }
+}
+
+/// An error answered to a client: status, stable code and a message naming the problem.
+#[derive(Clone, Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: Code,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn bad_request(code: Code, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub(crate) fn key_not_found(key: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::KeyNotFound,
+            format!("key not found: {key:?}"),
+        )
+    }
+
+    pub(crate) fn store_not_found(store: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::StoreNotFound,
+            format!("namespace not found: no store {store:?} in the manifest"),
+        )
+    }
+
+    pub(crate) fn too_large(code: Code, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+    }
+
+    /// The error for a runtime failure; storage failures are logged in full and
+    /// answered without their details.
+    pub(crate) fn from_runtime(error: &kv_runtime::Error) -> Self {
+        use kv_runtime::Error as E;
+        let (status, code) = match error {
+            E::KeyTooLong { .. } => (StatusCode::URI_TOO_LONG, Code::InvalidKey),
+            E::EmptyKey | E::ReservedKey { .. } => (StatusCode::BAD_REQUEST, Code::InvalidKey),
+            E::ValueTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::ValueTooLarge),
+            E::MetadataTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::MetadataTooLarge),
+            E::ExpirationTtlTooShort { .. }
+            | E::ExpirationTooSoon { .. }
+            | E::ExpirationOverflow { .. } => (StatusCode::BAD_REQUEST, Code::InvalidExpiration),
+            E::ListLimit { .. } => (StatusCode::BAD_REQUEST, Code::InvalidLimit),
+            E::InvalidCursor => (StatusCode::BAD_REQUEST, Code::InvalidCursor),
+            E::Json(_) | E::GetManyNotJson { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Code::ValueNotJson)
+            }
+            E::InvalidUtf8 => (StatusCode::UNPROCESSABLE_ENTITY, Code::ValueNotText),
+            E::Stream { .. }
+            | E::CacheTtlTooShort { .. }
+            | E::GetManyEmpty
+            | E::GetManyTooMany { .. } => (StatusCode::BAD_REQUEST, Code::InvalidRequest),
+            E::BulkTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::BulkTooLarge),
+            E::BulkItem { source, .. } => {
+                let inner = Self::from_runtime(source);
+                // A key in a body is not a URI problem.
+                let status = if inner.status == StatusCode::URI_TOO_LONG {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    inner.status
+                };
+                return Self::new(status, inner.code, error.to_string());
+            }
+            E::InvalidStoreName { name, .. } => return Self::store_not_found(name),
+            _ => {
+                tracing::error!(%error, "store operation failed");
+                return Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Code::Internal,
+                    "the store failed; the server log has the details",
+                );
+            }
+        };
+        Self::new(status, code, error.to_string())
+    }
+}
+
+impl From<kv_runtime::Error> for ApiError {
+    fn from(error: kv_runtime::Error) -> Self {
+        Self::from_runtime(&error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut response = status.into_response();
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
+/// Why the server did not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// `--no-auth` was asked for on an address other clients can reach.
+    #[error(
+        "refusing to serve without authentication on {addr}: --no-auth is only allowed on a loopback address (127.0.0.1 or ::1)"
+    )]
+    NoAuthOnPublicAddress {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A store could not be opened.
+    #[error("cannot open store {name:?}: {source}")]
+    Store {
+        /// The store.
+        name: String,
+        /// The cause.
+        #[source]
+        source: kv_runtime::Error,
+    },
+    /// The runtime (data directory or configuration) could not be opened or flushed.
+    #[error(transparent)]
+    Runtime(#[from] kv_runtime::Error),
+    /// The JWKS HTTP client could not be built.
+    #[error("cannot build the HTTP client for KV_JWKS_URL: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}

@@ -1,0 +1,164 @@
+//! The REST server of `kv serve`: the manifest's stores over HTTP.
+//!
+//! - JSON routes in the style of @workertown/kv: `GET|PUT|DELETE /v1/kv/{store}/{key...}`,
+//!   `GET /v1/kv/{store}?prefix=&limit=&cursor=`, `GET /v1/admin/info`;
+//! - Cloudflare's Workers KV API v4 under
+//!   `/client/v4/accounts/{account_id}/storage/kv/namespaces`, so that Cloudflare's own
+//!   clients work against it;
+//! - `GET /health` and `GET /open-api.json`, public.
+//!
+//! It is a thin HTTP layer over [`kv_runtime`]: every rule (key and value limits,
+//! expiration, cursors, bulk atomicity) and every error message is the runtime's.
+//! Authentication is configured by [`AuthSettings`] and fails closed.
+
+mod auth;
+mod body;
+mod envelope;
+mod error;
+mod limits;
+mod listener;
+mod multipart;
+mod openapi;
+mod params;
+mod routes;
+mod settings;
+mod shutdown;
+mod state;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kv_runtime::Runtime;
+use tokio::net::TcpListener;
+
+pub use self::error::ServeError;
+pub use self::settings::{
+    AuthSettings, BasicCredentials, DEFAULT_ADDR, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_JWKS_REFRESH_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Settings,
+};
+pub use self::shutdown::shutdown_signal;
+
+use self::auth::Authenticator;
+use self::limits::{ENVELOPE_OVERHEAD_BYTES, MAX_BULK_WRITE_BODY_BYTES};
+use self::routes::RouterParts;
+use self::state::AppState;
+
+/// A bound server, ready to [`run`](Server::run).
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+    runtime: Runtime,
+    settings: Settings,
+}
+
+impl Server {
+    /// Opens `stores` from `runtime` and binds `settings.addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::NoAuthOnPublicAddress`] for `no_auth` on a non-loopback address;
+    /// [`ServeError::Store`] if a store cannot be opened; [`ServeError::Bind`] if the
+    /// address cannot be bound; [`ServeError::HttpClient`] if the JWKS client fails.
+    pub async fn bind<S: Into<String>>(
+        settings: Settings,
+        runtime: Runtime,
+        stores: impl IntoIterator<Item = S>,
+    ) -> Result<Self, ServeError> {
+        if settings.no_auth && !settings.addr.ip().is_loopback() {
+            return Err(ServeError::NoAuthOnPublicAddress {
+                addr: settings.addr,
+            });
+        }
+        let mut opened = BTreeMap::new();
+        for name in stores {
+            let name = name.into();
+            let store = runtime.store(&name).map_err(|source| ServeError::Store {
+                name: name.clone(),
+                source,
+            })?;
+            opened.insert(name, store);
+        }
+        let largest_value = opened
+            .values()
+            .map(|s| s.config().max_value_size)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(ENVELOPE_OVERHEAD_BYTES);
+        let max_body_bytes =
+            usize::try_from(largest_value).map_or(usize::MAX, |v| v.max(MAX_BULK_WRITE_BODY_BYTES));
+        let auth = Arc::new(Authenticator::new(&settings.auth, settings.no_auth)?);
+        if !settings.no_auth && !settings.auth.any() {
+            tracing::warn!(
+                "no authentication configured: every data route answers 401 (set KV_API_KEY, \
+                 KV_USERNAME/KV_PASSWORD, KV_JWT_SECRET or KV_JWKS_URL, or pass --no-auth)"
+            );
+        }
+        let parts = RouterParts {
+            request_timeout: settings.request_timeout,
+            max_body_bytes,
+        };
+        let application = settings.application.clone();
+        let router = routes::build(Arc::clone(&auth), &parts, |openapi| AppState {
+            stores: opened,
+            auth,
+            application,
+            openapi,
+        });
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
+        Ok(Self {
+            listener,
+            router,
+            runtime,
+            settings,
+        })
+    }
+
+    /// The address the server listens on (with the port chosen for port 0).
+    ///
+    /// # Errors
+    ///
+    /// The operating system's, if the socket's address cannot be read.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The router, for embedding the routes in another axum application.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves until `shutdown` resolves (e.g. [`shutdown_signal`]), lets in-flight
+    /// requests finish within the grace period, then flushes the stores.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Runtime`] if flushing the stores fails.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let Self {
+            listener,
+            router,
+            runtime,
+            settings,
+        } = self;
+        listener::serve(
+            listener,
+            router,
+            settings.header_read_timeout,
+            settings.shutdown_grace,
+            shutdown,
+        )
+        .await;
+        runtime.flush().await?;
+        tracing::info!("stores flushed; stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,461 @@
+//! The Workers KV routes of Cloudflare's API v4, under
+//! `/client/v4/accounts/{account_id}/storage/kv/namespaces`, so that Cloudflare's own
+//! clients work against this server unmodified. A namespace is a store of the manifest:
+//! its id and title are the store's name. The account id is accepted and ignored.
+//!
+//! Shapes matched against cloudflare-python 5.9.0 (`resources/kv/namespaces/*.py`,
+//! `pagination.py`, `types/kv/*`) and the API reference
+//! (developers.cloudflare.com/api/resources/kv/subresources/namespaces): value reads are
+//! raw bytes with an `expiration` header; writes take a raw body or `multipart/form-data`
+//! with `value` and `metadata` parts, and `expiration`/`expiration_ttl` query parameters;
+//! key listings page with `result_info.cursor`, empty on the last page (the client stops
+//! on an empty cursor); namespace listings page with `page`/`per_page` (the client asks
+//! for the next page until one comes back empty).
+
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use crate::server::body::{SharedBody, content_length, drain};
+use crate::server::envelope::{cloudflare, cloudflare_with_info};
+use crate::server::error::{ApiError, Code};
+use crate::server::limits::{
+    DEFAULT_NAMESPACES_PER_PAGE, ENVELOPE_OVERHEAD_BYTES, INLINE_RESPONSE_BYTES,
+    MAX_NAMESPACES_PER_PAGE, MIN_NAMESPACES_PER_PAGE,
+};
+use crate::server::multipart;
+use crate::server::params::{self, path_error, query_error};
+use crate::server::state::SharedState;
+
+/// A namespace: `{"id","title","supports_url_encoding"}` (cloudflare-python
+/// `types/kv/namespace.py`). Keys in URLs are percent-decoded, so
+/// `supports_url_encoding` is `true`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Namespace {
+    id: String,
+    title: String,
+    supports_url_encoding: bool,
+}
+
+impl Namespace {
+    fn new(name: &str) -> Self {
+        Self {
+            id: name.to_owned(),
+            title: name.to_owned(),
+            supports_url_encoding: true,
+        }
+    }
+}
+
+/// `result_info` of a namespace listing (Cloudflare's page pagination).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct PageInfo {
+    page: usize,
+    per_page: usize,
+    count: usize,
+    total_count: usize,
+}
+
+/// `result_info` of a key listing: `cursor` is `""` on the last page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct CursorInfo {
+    count: usize,
+    cursor: String,
+}
+
+/// `?page=&per_page=&order=&direction=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct NamespacesQuery {
+    /// Page number, from 1.
+    #[param(value_type = Option<u32>)]
+    page: Option<String>,
+    /// Namespaces per page, 5 to 100 (default 20).
+    #[param(value_type = Option<u32>)]
+    per_page: Option<String>,
+    /// `id` or `title` (the same here).
+    order: Option<String>,
+    /// `asc` (default) or `desc`.
+    direction: Option<String>,
+}
+
+/// `?prefix=&limit=&cursor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct KeysQuery {
+    /// Only keys that start with this.
+    prefix: Option<String>,
+    /// Keys per page, up to 1000 (default 1000).
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
+    /// `result_info.cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `?expiration=&expiration_ttl=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WriteQuery {
+    /// Unix time (seconds) at which the key expires.
+    #[param(value_type = Option<u64>)]
+    expiration: Option<String>,
+    /// Seconds until the key expires (at least the store's `min_ttl`); wins over `expiration`.
+    #[param(value_type = Option<u64>)]
+    expiration_ttl: Option<String>,
+}
+
+type KeyPath = Result<Path<(String, String, String)>, PathRejection>;
+
+/// Lists the manifest's stores as namespaces.
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces",
+    tag = "cloudflare",
+    params(("account_id" = String, Path, description = "Any account id"), NamespacesQuery),
+    responses((status = 200, description = "`result`: namespaces; `result_info`: `{page, per_page, count, total_count}`", body = [Namespace]))
+)]
+pub(crate) async fn list_namespaces(
+    State(state): State<SharedState>,
+    query: Result<Query<NamespacesQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let page = params::whole_number("page", query.page.as_deref())?
+        .unwrap_or(1)
+        .max(1);
+    let per_page = params::whole_number("per_page", query.per_page.as_deref())?
+        .map_or(DEFAULT_NAMESPACES_PER_PAGE, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+        .clamp(MIN_NAMESPACES_PER_PAGE, MAX_NAMESPACES_PER_PAGE);
+    match query.order.as_deref() {
+        None | Some("id" | "title") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                Code::InvalidRequest,
+                format!("Invalid order of {other:?}: use \"id\" or \"title\""),
+            ));
+        }
+    }
+    let mut names: Vec<&String> = state.stores.keys().collect();
+    match query.direction.as_deref() {
+        None | Some("asc") => {}
+        Some("desc") => names.reverse(),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                Code::InvalidRequest,
+                format!("Invalid direction of {other:?}: use \"asc\" or \"desc\""),
+            ));
+        }
+    }
+    let total_count = names.len();
+    let skip = usize::try_from(page - 1)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(per_page);
+    let result: Vec<Namespace> = names
+        .into_iter()
+        .skip(skip)
+        .take(per_page)
+        .map(|name| Namespace::new(name))
+        .collect();
+    let info = PageInfo {
+        page: usize::try_from(page).unwrap_or(usize::MAX),
+        per_page,
+        count: result.len(),
+        total_count,
+    };
+    Ok(cloudflare_with_info(result, Some(info)))
+}
+
+/// One namespace.
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+    ),
+    responses(
+        (status = 200, description = "`result`: the namespace", body = Namespace),
+        (status = 404, description = "10013: namespace not found"),
+    )
+)]
+pub(crate) async fn get_namespace(
+    State(state): State<SharedState>,
+    Path((_account, namespace)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let store = state.store(&namespace)?;
+    Ok(cloudflare(Namespace::new(store.name())))
+}
+
+/// Lists keys: `result` is `[{"name","expiration"?,"metadata"?}]`, `result_info` is
+/// `{"count", "cursor"}` with `cursor` empty on the last page.
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+        KeysQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of keys"),
+        (status = 400, description = "An invalid limit or cursor"),
+        (status = 404, description = "10013: namespace not found"),
+    )
+)]
+pub(crate) async fn list_keys(
+    State(state): State<SharedState>,
+    Path((_account, namespace)): Path<(String, String)>,
+    query: Result<Query<KeysQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let store = state.store(&namespace)?;
+    let mut request = store.list();
+    if let Some(prefix) = query.prefix {
+        request = request.prefix(prefix);
+    }
+    if let Some(limit) = params::limit(query.limit.as_deref())? {
+        request = request.limit(limit);
+    }
+    if let Some(cursor) = query.cursor {
+        request = request.cursor(cursor);
+    }
+    let page = request.await?;
+    let info = CursorInfo {
+        count: page.keys.len(),
+        cursor: page.cursor.unwrap_or_default(),
+    };
+    Ok(cloudflare_with_info(page.keys, Some(info)))
+}
+
+/// Reads a value: the raw bytes, `application/octet-stream`, with the key's expiration
+/// (Unix seconds) in the `expiration` header when it has one.
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+        ("key_name" = String, Path, description = "The key, percent-encoded once"),
+    ),
+    responses(
+        (status = 200, description = "The value's bytes", content_type = "application/octet-stream"),
+        (status = 404, description = "10009: key not found; 10013: namespace not found"),
+    )
+)]
+pub(crate) async fn get_value(
+    State(state): State<SharedState>,
+    path: KeyPath,
+) -> Result<Response, ApiError> {
+    let Path((_account, namespace, key)) = path.map_err(path_error)?;
+    let store = state.store(&namespace)?;
+    let mut stream = store
+        .get(key.as_str())
+        .stream()
+        .await?
+        .ok_or_else(|| ApiError::key_not_found(&key))?;
+    let len = stream.len();
+    // The runtime's `get` does not return the expiration, so it is read from the key's
+    // listing entry: a second read, after the value's (see the report on kv-runtime).
+    let expiration = expiration_of(store, &key).await?;
+    let body = if len <= INLINE_RESPONSE_BYTES {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        Body::from(buf.freeze())
+    } else {
+        Body::from_stream(stream)
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(at) = expiration {
+        headers.insert("expiration", HeaderValue::from(at));
+    }
+    Ok(response)
+}
+
+async fn expiration_of(store: &kv_runtime::KvStore, key: &str) -> Result<Option<u64>, ApiError> {
+    let page = store.list().prefix(key).limit(1).await?;
+    Ok(page
+        .keys
+        .into_iter()
+        .next()
+        .filter(|k| k.name == key)
+        .and_then(|k| k.expiration))
+}
+
+/// Writes a value: the raw body, streamed into the store (never buffered whole), or
+/// `multipart/form-data` with a `value` part and an optional JSON `metadata` part.
+#[utoipa::path(
+    put,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+        ("key_name" = String, Path, description = "The key, percent-encoded once"),
+        WriteQuery,
+    ),
+    request_body(content = Vec<u8>, description = "The value (raw), or multipart/form-data with `value` and `metadata`", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "`result`: `{}`"),
+        (status = 400, description = "An invalid key, expiration or metadata"),
+        (status = 413, description = "The value is over the store's `max_value_size`"),
+    )
+)]
+pub(crate) async fn put_value(
+    State(state): State<SharedState>,
+    path: KeyPath,
+    query: Result<Query<WriteQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let checked = async {
+        let Path((_account, namespace, key)) = path.map_err(path_error)?;
+        let Query(query) = query.map_err(query_error)?;
+        let store = state.store(&namespace)?.clone();
+        let ttl = params::whole_number("expiration_ttl", query.expiration_ttl.as_deref())?;
+        let at = params::whole_number("expiration", query.expiration.as_deref())?;
+        Ok::<_, ApiError>((store, key, ttl, at))
+    }
+    .await;
+    let (store, key, ttl, at) = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            drain(body.into_data_stream()).await;
+            return Err(error);
+        }
+    };
+    let max = store.config().max_value_size;
+    let declared = content_length(&headers);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_multipart = content_type
+        .get(..19)
+        .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"));
+    let envelope = if is_multipart {
+        ENVELOPE_OVERHEAD_BYTES
+    } else {
+        0
+    };
+    if let Some(size) = declared.filter(|&n| n > max.saturating_add(envelope)) {
+        drain(body.into_data_stream()).await;
+        return Err(kv_runtime::Error::ValueTooLarge { size, max }.into());
+    }
+
+    let shared = SharedBody::new(body);
+    let result = async {
+        let (value, metadata): (kv_runtime::Value, _) = if is_multipart {
+            let parts = multipart::read(content_type, shared.clone(), max).await?;
+            (parts.value.into(), parts.metadata)
+        } else if let Some(len) = declared.filter(|&n| n <= INLINE_RESPONSE_BYTES) {
+            // Small and declared: read it whole (bounded by its Content-Length).
+            let mut buf = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+            let mut stream = shared.clone();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(
+                        Code::InvalidRequest,
+                        format!("cannot read the body: {e}"),
+                    )
+                })?;
+                buf.extend_from_slice(&chunk);
+                if buf.len() as u64 > max {
+                    return Err(kv_runtime::Error::ValueTooLarge {
+                        size: buf.len() as u64,
+                        max,
+                    }
+                    .into());
+                }
+            }
+            (Bytes::from(buf).into(), None)
+        } else {
+            (kv_runtime::Body::from_stream(shared.clone()).into(), None)
+        };
+        let mut request = store.put(key, value);
+        if let Some(ttl) = ttl {
+            request = request.expiration_ttl(ttl);
+        }
+        if let Some(at) = at {
+            request = request.expiration(at);
+        }
+        if let Some(metadata) = metadata {
+            request = request.metadata(metadata);
+        }
+        request.await.map_err(ApiError::from)
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(cloudflare(serde_json::json!({}))),
+        Err(error) => {
+            shared.drain().await;
+            Err(error)
+        }
+    }
+}
+
+/// Deletes a key; deleting a missing key succeeds.
+#[utoipa::path(
+    delete,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+        ("key_name" = String, Path, description = "The key, percent-encoded once"),
+    ),
+    responses((status = 200, description = "`result`: `{}`"))
+)]
+pub(crate) async fn delete_value(
+    State(state): State<SharedState>,
+    path: KeyPath,
+) -> Result<Response, ApiError> {
+    let Path((_account, namespace, key)) = path.map_err(path_error)?;
+    state.store(&namespace)?.delete(key).await?;
+    Ok(cloudflare(serde_json::json!({})))
+}
+
+/// A key's metadata: `result` is the JSON stored with the value, or `null`.
+#[utoipa::path(
+    get,
+    path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{*key_name}",
+    tag = "cloudflare",
+    params(
+        ("account_id" = String, Path, description = "Any account id"),
+        ("namespace_id" = String, Path, description = "A store of the manifest"),
+        ("key_name" = String, Path, description = "The key, percent-encoded once"),
+    ),
+    responses(
+        (status = 200, description = "`result`: the metadata"),
+        (status = 404, description = "10009: key not found"),
+    )
+)]
+pub(crate) async fn get_metadata(
+    State(state): State<SharedState>,
+    path: KeyPath,
+) -> Result<Response, ApiError> {
+    let Path((_account, namespace, key)) = path.map_err(path_error)?;
+    let store = state.store(&namespace)?;
+    // `stream()` reads the record's head, not a chunked value's chunks.
+    let found = store.get_with_metadata(key.as_str()).stream().await?;
+    if found.value.is_none() {
+        return Err(ApiError::key_not_found(&key));
+    }
+    Ok(cloudflare(found.metadata))
+}
