@@ -177,6 +177,66 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable, machine-readable name for the error's kind (`"key_too_long"`, ...), for
+    /// logs and API error bodies. New kinds may be added; existing names do not change.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::KeyTooLong { .. } => "key_too_long",
+            Self::EmptyKey => "empty_key",
+            Self::ReservedKey { .. } => "reserved_key",
+            Self::ValueTooLarge { .. } => "value_too_large",
+            Self::MetadataTooLarge { .. } => "metadata_too_large",
+            Self::ExpirationTtlTooShort { .. } => "expiration_ttl_too_short",
+            Self::ExpirationTooSoon { .. } => "expiration_too_soon",
+            Self::ExpirationOverflow { .. } => "expiration_overflow",
+            Self::ListLimit { .. } => "invalid_list_limit",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::Json(_) => "json",
+            Self::Stream { .. } => "stream_failed",
+            Self::CacheTtlTooShort { .. } => "cache_ttl_too_short",
+            Self::GetManyEmpty => "get_many_empty",
+            Self::GetManyTooMany { .. } => "get_many_too_many",
+            Self::GetManyNotJson { .. } => "get_many_not_json",
+            Self::BulkTooLarge { .. } => "bulk_too_large",
+            Self::BulkItem { .. } => "bulk_item",
+            Self::InvalidUtf8 => "invalid_utf8",
+            Self::InvalidStoreName { .. } => "invalid_store_name",
+            Self::Locked { .. } => "locked",
+            Self::Config { .. } => "config",
+            Self::Backend { .. } => "backend",
+        }
+    }
+
+    /// Whether the caller's input caused the error (a limit, a bad key, cursor or
+    /// option), as opposed to the stored data or the storage itself.
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            Self::BulkItem { source, .. } => source.is_invalid_input(),
+            Self::KeyTooLong { .. }
+            | Self::EmptyKey
+            | Self::ReservedKey { .. }
+            | Self::ValueTooLarge { .. }
+            | Self::MetadataTooLarge { .. }
+            | Self::ExpirationTtlTooShort { .. }
+            | Self::ExpirationTooSoon { .. }
+            | Self::ExpirationOverflow { .. }
+            | Self::ListLimit { .. }
+            | Self::InvalidCursor
+            | Self::CacheTtlTooShort { .. }
+            | Self::GetManyEmpty
+            | Self::GetManyTooMany { .. }
+            | Self::BulkTooLarge { .. }
+            | Self::InvalidStoreName { .. }
+            | Self::Stream { .. } => true,
+            Self::Json(_)
+            | Self::GetManyNotJson { .. }
+            | Self::InvalidUtf8
+            | Self::Locked { .. }
+            | Self::Config { .. }
+            | Self::Backend { .. } => false,
+        }
+    }
+
     pub(crate) fn backend(
         backend: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,

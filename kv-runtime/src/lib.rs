@@ -75,6 +75,9 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+pub mod actor;
+#[cfg(feature = "axum")]
+mod axum;
 mod backend;
 mod bulk;
 mod cache;
