@@ -105,9 +105,8 @@ impl Authenticator {
                     .to_owned(),
             );
         };
-        let authorization = authorization
-            .to_str()
-            .map_err(|_| "the Authorization header is not ASCII".to_owned())?;
+        let authorization = std::str::from_utf8(authorization.as_bytes())
+            .map_err(|_| "the Authorization header is not UTF-8".to_owned())?;
         let (scheme, credentials) = authorization
             .trim()
             .split_once(' ')

@@ -23,8 +23,9 @@ use crate::server::state::SharedState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutValue {
-    /// The value: any JSON but `null`.
-    value: Option<serde_json::Value>,
+    /// The value: any JSON but `null`, stored as the JSON text sent.
+    #[schema(value_type = Object)]
+    value: Option<Box<serde_json::value::RawValue>>,
     /// Seconds until the key expires (at least the store's `min_ttl`, default 60).
     #[schema(value_type = Option<u64>)]
     ttl: Option<serde_json::Value>,
@@ -164,16 +165,15 @@ pub(crate) async fn put_value(
     let bytes = read_limited(&headers, body, limit, "the JSON body").await?;
     let put: PutValue = parse_json(&bytes, "the JSON body")?;
     let value = match put.value {
-        None | Some(serde_json::Value::Null) => {
+        Some(value) if value.get() != "null" => value,
+        _ => {
             return Err(ApiError::bad_request(
                 Code::InvalidRequest,
                 "the body needs a \"value\" that is not null",
             ));
         }
-        Some(value) => value,
     };
-    let text = serde_json::to_vec(&value).map_err(kv_runtime::Error::Json)?;
-    let mut request = store.put(key, text);
+    let mut request = store.put(key, value.get());
     if let Some(ttl) = params::whole_number_json("ttl", put.ttl.as_ref())? {
         request = request.expiration_ttl(ttl);
     }
