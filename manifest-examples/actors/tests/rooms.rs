@@ -1,0 +1,99 @@
+//! Chat rooms: no post lost under concurrency, history capped, state across restarts.
+
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use actors::{Env, HISTORY, Post, RoomMessage, RoomState, rooms};
+use kv_runtime::Runtime;
+
+fn post(user: &str, text: &str) -> RoomMessage {
+    RoomMessage::Post(Post {
+        user: user.into(),
+        text: text.into(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_are_all_kept() {
+    let env = Env::in_memory();
+    let rooms = rooms(env.clone());
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let room = rooms.get("room-1");
+            tokio::spawn(async move {
+                room.call(post(&format!("user{}", i % 4), &format!("{i}")))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap().unwrap();
+    }
+    let state = rooms
+        .get("room-1")
+        .call(RoomMessage::Get)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.total_posts, 40);
+    assert_eq!(state.posts.len(), 40);
+    assert_eq!(state.members.len(), 4);
+    // What the actor holds is what env.ROOMS holds.
+    let stored: RoomState = env.ROOMS.get("room:room-1").json().await.unwrap().unwrap();
+    assert_eq!(stored, state);
+    // Another room is another actor with its own state.
+    let other = rooms
+        .get("room-2")
+        .call(RoomMessage::Get)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other, RoomState::default());
+}
+
+#[tokio::test]
+async fn history_keeps_the_last_posts() {
+    let rooms = rooms(Env::in_memory());
+    let room = rooms.get("busy");
+    for i in 0..(HISTORY + 10) {
+        room.call(post("alice", &format!("{i}")))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let state = room
+        .call(RoomMessage::Join("bob".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.posts.len(), HISTORY);
+    assert_eq!(state.posts[0].text, "10");
+    assert_eq!(state.total_posts, (HISTORY + 10) as u64);
+    assert_eq!(state.members, ["alice", "bob"]);
+}
+
+#[tokio::test]
+async fn rooms_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let rt = Runtime::open(dir.path()).await.unwrap();
+        let rooms = rooms(Env::open(&rt).unwrap());
+        rooms
+            .get("room-1")
+            .call(post("alice", "hello"))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let rt = Runtime::open(dir.path()).await.unwrap();
+    let rooms = rooms(Env::open(&rt).unwrap());
+    let state = rooms
+        .get("room-1")
+        .call(post("bob", "hi alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    let texts: Vec<_> = state.posts.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts, ["hello", "hi alice"]);
+    assert_eq!(state.members, ["alice", "bob"]);
+}
