@@ -92,6 +92,20 @@ pub(super) fn env(app: &Application, runtime: &Path, env: &Ident) -> TokenStream
     }
 }
 
+/// A description is plain text: escape what Markdown or rustdoc would read as markup
+/// (`session:<id>` would be an unclosed HTML tag, `[x]` a broken intra-doc link), so it
+/// renders as written and never trips a rustdoc lint in the user's crate.
+fn escape_markdown(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if matches!(c, '\\' | '<' | '>' | '[' | ']' | '`' | '*' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The field's doc lines: the description, if any, then where the store is declared.
 fn field_doc(app: &Application, store: &KvStore) -> Vec<String> {
     let location = store.location();
@@ -111,7 +125,7 @@ fn field_doc(app: &Application, store: &KvStore) -> Vec<String> {
                     if line.trim().is_empty() {
                         String::new()
                     } else {
-                        format!(" {line}")
+                        format!(" {}", escape_markdown(line))
                     }
                 })
                 .collect()
@@ -122,4 +136,23 @@ fn field_doc(app: &Application, store: &KvStore) -> Vec<String> {
     }
     lines.push(declared);
     lines
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::escape_markdown;
+
+    #[test]
+    fn descriptions_render_as_plain_text() {
+        assert_eq!(
+            escape_markdown("session:<id> keys"),
+            "session:\\<id\\> keys"
+        );
+        assert_eq!(
+            escape_markdown("see [docs] and `x`"),
+            "see \\[docs\\] and \\`x\\`"
+        );
+        assert_eq!(escape_markdown("a_b*c\\d"), "a\\_b\\*c\\\\d");
+        assert_eq!(escape_markdown("Rendered pages"), "Rendered pages");
+    }
 }
