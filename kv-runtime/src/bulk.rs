@@ -147,10 +147,12 @@ impl GetManyWithMetadataRequest {
                     None => ValueWithMetadata {
                         value: None,
                         metadata: None,
+                        expiration: None,
                         cache_status: None,
                     },
                     Some((bytes, record)) => ValueWithMetadata {
                         metadata: metadata(&record)?,
+                        expiration: record.head.expiration,
                         value: Some(convert(&key, bytes)?),
                         cache_status: None,
                     },

@@ -31,6 +31,9 @@ pub struct ValueWithMetadata<T> {
     pub value: Option<T>,
     /// The metadata stored with the value, if any.
     pub metadata: Option<serde_json::Value>,
+    /// When the key expires, in absolute Unix seconds, if it has an expiration (as
+    /// `list` reports it, and as Cloudflare's REST API sends in its `expiration` header).
+    pub expiration: Option<u64>,
     /// `Hit` or `Miss` for a read with a `cache_ttl`; `None` for a read without one.
     pub cache_status: Option<CacheStatus>,
 }
@@ -224,13 +227,16 @@ impl GetWithMetadataRequest {
             return Ok(ValueWithMetadata {
                 value: None,
                 metadata: None,
+                expiration: None,
                 cache_status,
             });
         };
         let metadata = metadata(&record)?;
+        let expiration = record.head.expiration;
         Ok(ValueWithMetadata {
             value: Some(convert(record.value).await?),
             metadata,
+            expiration,
             cache_status,
         })
     }

@@ -93,6 +93,7 @@ pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
         ValueWithMetadata {
             value: Some("1".to_owned()),
             metadata: Some(json!({"m": "a"})),
+            expiration: None,
             cache_status: None
         }
     );
@@ -102,6 +103,7 @@ pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
         ValueWithMetadata {
             value: None,
             metadata: None,
+            expiration: None,
             cache_status: None
         }
     );

@@ -15,6 +15,7 @@ pub(crate) async fn missing_key_is_none(b: Backend) {
         ValueWithMetadata {
             value: None,
             metadata: None,
+            expiration: None,
             cache_status: None
         }
     );

@@ -257,15 +257,12 @@ pub(crate) async fn get_value(
 ) -> Result<Response, ApiError> {
     let Path((_account, namespace, key)) = path.map_err(path_error)?;
     let store = state.store(&namespace)?;
-    let mut stream = store
-        .get(key.as_str())
-        .stream()
-        .await?
-        .ok_or_else(|| ApiError::key_not_found(&key))?;
+    // One read gives the value and its expiration together, so the header always
+    // matches the bytes sent.
+    let found = store.get_with_metadata(key.as_str()).stream().await?;
+    let expiration = found.expiration;
+    let mut stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
     let len = stream.len();
-    // The runtime's `get` does not return the expiration, so it is read from the key's
-    // listing entry: a second read, after the value's (see the report on kv-runtime).
-    let expiration = expiration_of(store, &key).await?;
     let body = if len <= INLINE_RESPONSE_BYTES {
         let mut buf = BytesMut::new();
         while let Some(chunk) = stream.next().await {
@@ -286,16 +283,6 @@ pub(crate) async fn get_value(
         headers.insert("expiration", HeaderValue::from(at));
     }
     Ok(response)
-}
-
-async fn expiration_of(store: &kv_runtime::KvStore, key: &str) -> Result<Option<u64>, ApiError> {
-    let page = store.list().prefix(key).limit(1).await?;
-    Ok(page
-        .keys
-        .into_iter()
-        .next()
-        .filter(|k| k.name == key)
-        .and_then(|k| k.expiration))
 }
 
 /// Writes a value: the raw body, streamed into the store (never buffered whole), or
