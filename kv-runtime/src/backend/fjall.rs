@@ -18,7 +18,7 @@
 //! Point reads and buffered writes call fjall directly: they touch the memtable, the
 //! block cache and the journal's OS buffer, and cost about a microsecond, far less than
 //! a hop to tokio's blocking pool (see the `vs_fjall` bench). Work that can take long —
-//! listing a page, reading a chunk, purging, fsync — runs through [`blocking`].
+//! listing a page, reading chunks, purging, fsync — runs through [`blocking`].
 
 use std::hash::{BuildHasher as _, RandomState};
 use std::path::{Path, PathBuf};
@@ -51,12 +51,17 @@ fn fjall_error(err: fjall::Error) -> Error {
     Error::backend(NAME, err)
 }
 
-/// Runs `f` on tokio's blocking pool when a tokio runtime is present, inline otherwise
-/// (so the backend never panics when polled by another executor).
+/// Runs blocking work `f` off the async workers: with `block_in_place` on a
+/// multi-thread tokio runtime (tokio moves the worker's other tasks elsewhere, and `f`
+/// keeps this thread's warm caches), on the blocking pool on a current-thread runtime,
+/// and inline outside tokio (so the backend never panics under another executor).
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
         Ok(handle) => handle
             .spawn_blocking(f)
             .await
@@ -134,6 +139,7 @@ impl FjallDatabase {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             hasher: RandomState::new(),
             next_blob: AtomicU64::new(0),
+            has_references: std::sync::atomic::AtomicBool::new(true),
         };
         inner.reclaim_interrupted_blobs()?;
         Ok(FjallBackend {
@@ -169,6 +175,9 @@ struct Inner {
     stripes: Box<[Mutex<()>]>,
     hasher: RandomState,
     next_blob: AtomicU64,
+    /// Whether any key's value may be chunked. While none is, a write skips looking for
+    /// the old value's chunks. Set at open, and by the first chunked put; never cleared.
+    has_references: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for FjallBackend {
@@ -230,7 +239,15 @@ impl Inner {
 
     /// Locks the stripes of all `keys`, in index order so that two bulk writes cannot
     /// deadlock.
-    fn lock_keys<'k>(&self, keys: impl Iterator<Item = &'k str>) -> Vec<MutexGuard<'_, ()>> {
+    fn lock_keys<'k>(
+        &self,
+        mut keys: impl ExactSizeIterator<Item = &'k str>,
+    ) -> Vec<MutexGuard<'_, ()>> {
+        if keys.len() == 1
+            && let Some(key) = keys.next()
+        {
+            return vec![self.lock_stripe(self.stripe_index(key.as_bytes()))];
+        }
         let mut indexes: Vec<usize> = keys.map(|k| self.stripe_index(k.as_bytes())).collect();
         indexes.sort_unstable();
         indexes.dedup();
@@ -256,11 +273,13 @@ impl Inner {
                 batch.commit().map_err(fjall_error)?;
             }
         }
-        let last = match self.blobs.last_key_value() {
+        let last = match self.blobs.prefix([codec::CHUNK_TAG]).next_back() {
             Some(guard) => codec::chunk_id(&guard.key().map_err(fjall_error)?).unwrap_or(0),
             None => 0,
         };
         self.next_blob.store(last + 1, Ordering::SeqCst);
+        let any = self.blobs.prefix([codec::REFERENCE_TAG]).next().is_some();
+        self.has_references.store(any, Ordering::SeqCst);
         Ok(())
     }
 
@@ -343,16 +362,25 @@ impl Inner {
         }
     }
 
-    /// Adds to `batch` the removal of whatever `key` holds now: its record and, for a
-    /// chunked value, its chunks. The caller holds the key's stripe.
+    /// Adds to `batch` the removal of `key`'s record and, if its value is chunked, of its
+    /// chunks. The caller holds the key's stripe.
+    ///
+    /// Which keys have chunks is known from the blob-reference entries in the blob
+    /// keyspace, not from the record: a put of a small value then costs a lookup in a
+    /// small, usually empty keyspace (memtable and bloom filters) rather than a read of
+    /// the key's old record, which may be on disk.
     fn remove_current(&self, batch: &mut fjall::OwnedWriteBatch, key: &str) -> Result<()> {
-        if let Some(raw) = self.data.get(key).map_err(fjall_error)? {
-            if let codec::Value::Blob(blob) = codec::decode(Bytes::from(raw))?.0 {
-                for index in 0..blob.chunks {
-                    batch.remove(&self.blobs, codec::chunk_key(blob.id, index));
-                }
+        batch.remove(&self.data, key);
+        if !self.has_references.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let reference = codec::reference_key(key);
+        if let Some(raw) = self.blobs.get(&reference).map_err(fjall_error)? {
+            let blob = codec::decode_reference(&raw)?;
+            for index in 0..blob.chunks {
+                batch.remove(&self.blobs, codec::chunk_key(blob.id, index));
             }
-            batch.remove(&self.data, key);
+            batch.remove(&self.blobs, reference);
         }
         Ok(())
     }
@@ -367,7 +395,15 @@ impl Inner {
             let value = match &staged {
                 Staged::Inline(bytes) => codec::Value::Inline(bytes.clone()),
                 Staged::Blob(blob) => {
+                    // Before the batch commits, and under the key's stripe: a put that
+                    // takes this stripe after us sees the flag and looks for chunks.
+                    self.has_references.store(true, Ordering::SeqCst);
                     batch.remove(&self.blobs, codec::pending_key(blob.id));
+                    batch.insert(
+                        &self.blobs,
+                        codec::reference_key(&key),
+                        codec::encode_reference(&blob.reference()),
+                    );
                     codec::Value::Blob(blob.reference())
                 }
             };
@@ -578,6 +614,10 @@ impl Backend for FjallBackend {
         async move { result }.boxed()
     }
 
+    fn get_now(&self, key: &str) -> Option<Result<Option<Record>>> {
+        Some(self.inner.get(key))
+    }
+
     fn put(&self, key: String, head: RecordHead, value: Payload) -> BoxFuture<'_, Result<()>> {
         async move {
             let staged = match value {
@@ -648,9 +688,11 @@ pub(crate) mod codec {
     const HEADER_BYTES: usize = 1 + 8 + 4;
     const BLOB_REF_BYTES: usize = 8 + 8 + 4;
 
-    /// Blob-keyspace key tags: chunks sort before pending markers.
+    /// Blob-keyspace key tags: chunks (`c` + blob id + index), pending markers (`p` +
+    /// blob id) and references (`r` + record key → the blob a key's value is in).
     pub(crate) const CHUNK_TAG: u8 = b'c';
     pub(crate) const PENDING_TAG: u8 = b'p';
+    pub(crate) const REFERENCE_TAG: u8 = b'r';
 
     /// Where a chunked value's chunks are.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -683,11 +725,7 @@ pub(crate) mod codec {
         out.put_slice(metadata);
         match value {
             Value::Inline(bytes) => out.put_slice(bytes),
-            Value::Blob(blob) => {
-                out.put_u64(blob.id);
-                out.put_u64(blob.len);
-                out.put_u32(blob.chunks);
-            }
+            Value::Blob(blob) => out.put_slice(&encode_reference(blob)),
         }
         out.freeze()
     }
@@ -737,16 +775,7 @@ pub(crate) mod codec {
         let value = if kind == INLINE {
             Value::Inline(payload)
         } else {
-            let bytes: &[u8; BLOB_REF_BYTES] =
-                payload.as_ref().try_into().map_err(|_| corrupt())?;
-            let (id, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
-            let (len, chunks) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
-            let chunks: [u8; 4] = chunks.try_into().map_err(|_| corrupt())?;
-            Value::Blob(BlobRef {
-                id: u64::from_be_bytes(*id),
-                len: u64::from_be_bytes(*len),
-                chunks: u32::from_be_bytes(chunks),
-            })
+            Value::Blob(decode_reference(&payload)?)
         };
         Ok((value, head))
     }
@@ -782,6 +811,33 @@ pub(crate) mod codec {
             (&PENDING_TAG, id) => Some(u64::from_be_bytes(id.try_into().ok()?)),
             _ => None,
         }
+    }
+
+    pub(crate) fn reference_key(key: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + key.len());
+        out.push(REFERENCE_TAG);
+        out.extend_from_slice(key.as_bytes());
+        out
+    }
+
+    pub(crate) fn encode_reference(blob: &BlobRef) -> Vec<u8> {
+        let mut out = Vec::with_capacity(BLOB_REF_BYTES);
+        out.extend_from_slice(&blob.id.to_be_bytes());
+        out.extend_from_slice(&blob.len.to_be_bytes());
+        out.extend_from_slice(&blob.chunks.to_be_bytes());
+        out
+    }
+
+    pub(crate) fn decode_reference(raw: &[u8]) -> Result<BlobRef> {
+        let bytes: &[u8; BLOB_REF_BYTES] = raw.try_into().map_err(|_| corrupt())?;
+        let (id, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let (len, chunks) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let chunks: [u8; 4] = chunks.try_into().map_err(|_| corrupt())?;
+        Ok(BlobRef {
+            id: u64::from_be_bytes(*id),
+            len: u64::from_be_bytes(*len),
+            chunks: u32::from_be_bytes(chunks),
+        })
     }
 
     pub(crate) fn expiry_key(at: u64, key: &str) -> Vec<u8> {
@@ -865,6 +921,16 @@ pub(crate) mod codec {
 mod tests {
     use super::*;
 
+    /// Chunks in the store's blob keyspace (not counting markers and references).
+    fn chunks(store: &FjallBackend) -> usize {
+        store.inner.blobs.prefix([codec::CHUNK_TAG]).count()
+    }
+
+    /// Blob references: one per key whose value is chunked.
+    fn references(store: &FjallBackend) -> usize {
+        store.inner.blobs.prefix([codec::REFERENCE_TAG]).count()
+    }
+
     fn head(expiration: Option<u64>) -> RecordHead {
         RecordHead {
             expiration,
@@ -916,13 +982,15 @@ mod tests {
             .unwrap();
         assert_eq!(store.inner.data.len().unwrap(), 601);
         assert_eq!(store.inner.expiry.len().unwrap(), 502);
-        assert_eq!(store.inner.blobs.len().unwrap(), 4);
+        assert_eq!(chunks(&store), 4);
 
         assert_eq!(store.purge_expired(999).await.unwrap(), 0);
+        assert_eq!(references(&store), 1);
         assert_eq!(store.purge_expired(1_000).await.unwrap(), 499);
+        assert_eq!(references(&store), 0);
         assert_eq!(store.inner.data.len().unwrap(), 102);
         assert_eq!(store.inner.expiry.len().unwrap(), 1);
-        assert_eq!(store.inner.blobs.len().unwrap(), 0);
+        assert_eq!(chunks(&store), 0);
         assert!(store.get("ttl:000").await.unwrap().is_some());
         assert!(store.get("ttl:001").await.unwrap().is_some());
         assert!(store.get("ttl:002").await.unwrap().is_none());
@@ -938,14 +1006,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path()).await;
         store.put("k".into(), head(None), kib(1000)).await.unwrap();
-        assert_eq!(store.inner.blobs.len().unwrap(), 4); // 1000 KiB in 256 KiB chunks
+        assert_eq!(chunks(&store), 4); // 1000 KiB in 256 KiB chunks
         store.put("k".into(), head(None), kib(300)).await.unwrap();
-        assert_eq!(store.inner.blobs.len().unwrap(), 2);
+        assert_eq!(chunks(&store), 2);
+        assert_eq!(references(&store), 1);
         store.put("k".into(), head(None), kib(1)).await.unwrap();
-        assert_eq!(store.inner.blobs.len().unwrap(), 0);
+        assert_eq!((chunks(&store), references(&store)), (0, 0));
         store.put("k".into(), head(None), kib(600)).await.unwrap();
         store.delete("k".into()).await.unwrap();
-        assert_eq!(store.inner.blobs.len().unwrap(), 0);
+        assert_eq!((chunks(&store), references(&store)), (0, 0));
         assert_eq!(store.inner.data.len().unwrap(), 0);
     }
 
@@ -973,11 +1042,12 @@ mod tests {
             // marking it committed without committing its record amounts to).
             blob.committed = true;
             drop(blob);
-            assert_eq!(store.inner.blobs.len().unwrap(), 3 + 3);
+            assert_eq!(chunks(&store), 3 + 2);
+            assert_eq!(store.inner.blobs.prefix([codec::PENDING_TAG]).count(), 1);
         }
         let store = open(dir.path()).await;
         assert_eq!(
-            store.inner.blobs.len().unwrap(),
+            chunks(&store),
             3,
             "only the committed value's chunks remain"
         );
@@ -993,6 +1063,10 @@ mod tests {
         assert!(bytes.iter().all(|b| *b == 7));
         let blob = store.inner.new_blob().unwrap();
         assert!(blob.id > 1, "blob ids continue after the one in use (1)");
+        drop(blob);
+        // After a reopen, replacing the chunked value still removes its chunks.
+        store.put("kept".into(), head(None), kib(1)).await.unwrap();
+        assert_eq!((chunks(&store), references(&store)), (0, 0));
     }
 
     /// A reader streaming a chunked value keeps reading the version it started with,
@@ -1043,11 +1117,7 @@ mod tests {
                     .await
                     .is_err()
             );
-            assert_eq!(
-                store.inner.blobs.len().unwrap(),
-                3,
-                "only the old value's chunks"
-            );
+            assert_eq!(chunks(&store), 3, "only the old value's chunks");
         }
         let endless = futures_util::stream::iter(vec![Ok(Bytes::from(vec![0; 3 * CHUNK_BYTES]))])
             .chain(futures_util::stream::pending())
@@ -1055,11 +1125,7 @@ mod tests {
         let put = store.put("k".into(), head(None), Payload::Stream(endless));
         let cancelled = tokio::time::timeout(std::time::Duration::from_millis(50), put).await;
         assert!(cancelled.is_err());
-        assert_eq!(
-            store.inner.blobs.len().unwrap(),
-            3,
-            "a cancelled put removes its chunks"
-        );
+        assert_eq!(chunks(&store), 3, "a cancelled put removes its chunks");
         let Some(Record {
             value: StoredValue::Chunked { len, .. },
             ..

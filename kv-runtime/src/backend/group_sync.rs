@@ -47,21 +47,12 @@ impl GroupSync {
             return Ok(());
         }
         let target = self.written.load(Ordering::SeqCst);
-        let persist = {
-            let db = self.db.clone();
-            move || {
-                db.persist(PersistMode::SyncAll)
-                    .map_err(|e| Error::backend("fjall", e))
-            }
-        };
-        // On a multi-thread runtime, fsync in place (tokio moves this worker's other
-        // tasks elsewhere meanwhile): cheaper than a round trip to the blocking pool.
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                tokio::task::block_in_place(persist)?;
-            }
-            _ => blocking(persist).await?,
-        }
+        let db = self.db.clone();
+        blocking(move || {
+            db.persist(PersistMode::SyncAll)
+                .map_err(|e| Error::backend("fjall", e))
+        })
+        .await?;
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.synced.fetch_max(target, Ordering::SeqCst);
         Ok(())

@@ -29,6 +29,14 @@ impl MemoryBackend {
         self.records.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn lookup(&self, key: &str) -> Option<Record> {
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        records.get(key).map(|(value, head)| Record {
+            value: StoredValue::Inline(value.clone()),
+            head: head.clone(),
+        })
+    }
+
     fn list_now(&self, query: &ListQuery) -> ListPage {
         let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
         let lower = match &query.start_after {
@@ -58,12 +66,11 @@ impl Backend for MemoryBackend {
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>>> {
-        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-        let record = records.get(key).map(|(value, head)| Record {
-            value: StoredValue::Inline(value.clone()),
-            head: head.clone(),
-        });
-        ready(Ok(record)).boxed()
+        ready(Ok(self.lookup(key))).boxed()
+    }
+
+    fn get_now(&self, key: &str) -> Option<Result<Option<Record>>> {
+        Some(Ok(self.lookup(key)))
     }
 
     fn put(&self, key: String, head: RecordHead, value: Payload) -> BoxFuture<'_, Result<()>> {

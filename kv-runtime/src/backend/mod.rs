@@ -95,6 +95,14 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// The record under `key`, expired or not: the store filters on its clock.
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Record>>>;
 
+    /// [`Backend::get`] without a future, for backends that answer point reads at once
+    /// (fjall, memory): saves an allocation on the hottest path. `None` means "await
+    /// `get` instead", which a networked backend always says.
+    fn get_now(&self, key: &str) -> Option<Result<Option<Record>>> {
+        let _ = key;
+        None
+    }
+
     /// Replaces whatever `key` held, atomically. A streamed payload arrives already
     /// limited to the store's size: when it fails, the key keeps its previous record.
     fn put(&self, key: String, head: RecordHead, value: Payload) -> BoxFuture<'_, Result<()>>;
