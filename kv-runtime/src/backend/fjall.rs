@@ -362,15 +362,14 @@ impl Inner {
         }
     }
 
-    /// Adds to `batch` the removal of `key`'s record and, if its value is chunked, of its
-    /// chunks. The caller holds the key's stripe.
+    /// Adds to `batch` the removal of `key`'s chunks, if its value is chunked. The
+    /// caller holds the key's stripe.
     ///
     /// Which keys have chunks is known from the blob-reference entries in the blob
-    /// keyspace, not from the record: a put of a small value then costs a lookup in a
-    /// small, usually empty keyspace (memtable and bloom filters) rather than a read of
-    /// the key's old record, which may be on disk.
-    fn remove_current(&self, batch: &mut fjall::OwnedWriteBatch, key: &str) -> Result<()> {
-        batch.remove(&self.data, key);
+    /// keyspace, not from the record: a write then costs a lookup in a small keyspace
+    /// (memtable and bloom filters) rather than a read of the key's old record, which
+    /// may be on disk — and no lookup at all while no value has ever been chunked.
+    fn remove_chunks(&self, batch: &mut fjall::OwnedWriteBatch, key: &str) -> Result<()> {
         if !self.has_references.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -385,13 +384,30 @@ impl Inner {
         Ok(())
     }
 
+    /// Adds to `batch` the removal of `key`: its record and its chunks.
+    fn remove_current(&self, batch: &mut fjall::OwnedWriteBatch, key: &str) -> Result<()> {
+        batch.remove(&self.data, key);
+        self.remove_chunks(batch, key)
+    }
+
     /// Replaces each key's record with its staged value, all in one batch.
-    fn commit(&self, items: Vec<(String, RecordHead, Staged)>) -> Result<()> {
+    fn commit(&self, mut items: Vec<(String, RecordHead, Staged)>) -> Result<()> {
         let _guards = self.lock_keys(items.iter().map(|(key, _, _)| key.as_str()));
+        // The common put — one small value, no expiration, no chunks anywhere — is a
+        // single insert: nothing else has to change with it.
+        if let [(_, head, Staged::Inline(_))] = items.as_slice()
+            && head.expiration.is_none()
+            && !self.has_references.load(Ordering::SeqCst)
+            && let Some((key, head, Staged::Inline(value))) = items.pop()
+        {
+            let record = codec::encode(&head, &codec::Value::Inline(value));
+            return self.data.insert(key, record).map_err(fjall_error);
+        }
         let mut batch = self.db.batch();
         let mut blobs = Vec::new();
         for (key, head, staged) in items {
-            self.remove_current(&mut batch, &key)?;
+            // The insert below replaces the record; only old chunks need removing.
+            self.remove_chunks(&mut batch, &key)?;
             let value = match &staged {
                 Staged::Inline(bytes) => codec::Value::Inline(bytes.clone()),
                 Staged::Blob(blob) => {
@@ -1052,14 +1068,18 @@ mod tests {
             "only the committed value's chunks remain"
         );
         let Some(Record {
-            value: StoredValue::Chunked { len, chunks },
+            value:
+                StoredValue::Chunked {
+                    len,
+                    chunks: stream,
+                },
             ..
         }) = store.get("kept").await.unwrap()
         else {
             panic!("expected a chunked value");
         };
         assert_eq!(len, 600 * 1024);
-        let bytes = super::super::collect(chunks, len).await.unwrap();
+        let bytes = super::super::collect(stream, len).await.unwrap();
         assert!(bytes.iter().all(|b| *b == 7));
         let blob = store.inner.new_blob().unwrap();
         assert!(blob.id > 1, "blob ids continue after the one in use (1)");
