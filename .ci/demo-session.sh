@@ -13,6 +13,10 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
+if curl -s -o /dev/null http://127.0.0.1:8787/; then
+  echo "demo session: something already listens on 127.0.0.1:8787"
+  exit 1
+fi
 cargo run --locked -q --manifest-path "$repo/Cargo.toml" -p demo-app >app.log 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
@@ -46,5 +50,9 @@ grep -q '^demo-app (demo-app) listening on http://127.0.0.1:8787' app.log
 kill -TERM "$pid"
 wait "$pid"
 pid=
+if curl -s -o /dev/null http://127.0.0.1:8787/; then
+  echo "demo session: demo-app still answers after SIGTERM"
+  exit 1
+fi
 test -d .kv || { echo "demo-app kept no data in ./.kv"; exit 1; }
 echo "demo session: all answers as the README shows"

@@ -28,7 +28,10 @@ application "demo-app" {
 MANIFEST
 printf 'data_dir = ".kv-serve"\n' >kv.toml
 head -c 3000 /dev/urandom >logo.png
-KV_API_KEY=s3cret run -p kv -- serve --manifest raindrop.manifest --config kv.toml >serve.log 2>&1 &
+curl -s -o /dev/null http://127.0.0.1:8787/ && fail "something already listens on 127.0.0.1:8787"
+# Started directly, not through a shell function, so that $! is cargo, which execs kv.
+KV_API_KEY=s3cret cargo run --locked -q --manifest-path "$repo/Cargo.toml" -p kv -- \
+  serve --manifest raindrop.manifest --config kv.toml >serve.log 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
   curl -s -o /dev/null http://127.0.0.1:8787/health && break
@@ -52,6 +55,7 @@ grep -q '"successful_key_count":2' <<<"$bulk" || fail "CF bulk: $bulk"
 [ "$(status localhost:8787/v1/kv/demo-cache/user:1)" = 401 ] || fail "no credentials must be 401"
 
 kill -TERM "$pid"
-wait "$pid" || true
+wait "$pid" || fail "kv serve did not exit cleanly on SIGTERM: $(cat serve.log)"
 pid=
+curl -s -o /dev/null http://127.0.0.1:8787/ && fail "kv serve still answers after SIGTERM"
 echo "readme commands: actors and the REST session answer as the README shows"
