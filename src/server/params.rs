@@ -59,6 +59,27 @@ pub(crate) fn limit(raw: Option<&str>) -> Result<Option<usize>, ApiError> {
     Ok(whole_number("limit", raw)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
+/// A listing of `store` with the query's optional prefix, limit and cursor: what both
+/// the `/v1` and the Cloudflare keys routes ask of the runtime.
+pub(crate) fn list_request(
+    store: &kv_runtime::KvStore,
+    prefix: Option<String>,
+    limit_param: Option<&str>,
+    cursor: Option<String>,
+) -> Result<kv_runtime::ListRequest, ApiError> {
+    let mut request = store.list();
+    if let Some(prefix) = prefix {
+        request = request.prefix(prefix);
+    }
+    if let Some(limit) = limit(limit_param)? {
+        request = request.limit(limit);
+    }
+    if let Some(cursor) = cursor {
+        request = request.cursor(cursor);
+    }
+    Ok(request)
+}
+
 pub(crate) fn query_error(rejection: QueryRejection) -> ApiError {
     ApiError::bad_request(
         Code::InvalidRequest,

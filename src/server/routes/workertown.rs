@@ -226,16 +226,7 @@ pub(crate) async fn list_keys(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
     let store = state.store(&store)?;
-    let mut request = store.list();
-    if let Some(prefix) = query.prefix {
-        request = request.prefix(prefix);
-    }
-    if let Some(limit) = params::limit(query.limit.as_deref())? {
-        request = request.limit(limit);
-    }
-    if let Some(cursor) = query.cursor {
-        request = request.cursor(cursor);
-    }
+    let request = params::list_request(store, query.prefix, query.limit.as_deref(), query.cursor)?;
     Ok(workertown(request.await?))
 }
 
