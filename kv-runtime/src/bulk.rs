@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Record, StoredValue, collect};
+use crate::backend::{Record, RecordHead};
 use crate::error::{Error, Result};
-use crate::get::{ValueWithMetadata, metadata, text};
+use crate::get::{ValueWithMetadata, into_bytes, metadata, text};
 use crate::key::validate_key;
 use crate::limits::MAX_GET_MANY_KEYS;
 use crate::store::KvStore;
@@ -17,7 +17,7 @@ use crate::store::KvStore;
 async fn read_all(
     store: &KvStore,
     keys: Vec<String>,
-) -> Result<Vec<(String, Option<(Bytes, Record)>)>> {
+) -> Result<Vec<(String, Option<(Bytes, RecordHead)>)>> {
     if keys.is_empty() {
         return Err(Error::GetManyEmpty);
     }
@@ -39,14 +39,7 @@ async fn read_all(
         let (record, _) = store.read(&key, None).await?;
         let found = match record {
             None => None,
-            Some(mut record) => {
-                let value = std::mem::replace(&mut record.value, StoredValue::Inline(Bytes::new()));
-                let bytes = match value {
-                    StoredValue::Inline(bytes) => bytes,
-                    StoredValue::Chunked { len, chunks } => collect(chunks, len).await?,
-                };
-                Some((bytes, record))
-            }
+            Some(Record { value, head }) => Some((into_bytes(value).await?, head)),
         };
         out.push((key, found));
     }
@@ -150,9 +143,9 @@ impl GetManyWithMetadataRequest {
                         expiration: None,
                         cache_status: None,
                     },
-                    Some((bytes, record)) => ValueWithMetadata {
-                        metadata: metadata(&record)?,
-                        expiration: record.head.expiration,
+                    Some((bytes, head)) => ValueWithMetadata {
+                        metadata: metadata(&head)?,
+                        expiration: head.expiration,
                         value: Some(convert(&key, bytes)?),
                         cache_status: None,
                     },

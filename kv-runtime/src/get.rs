@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Record, StoredValue, collect};
+use crate::backend::{RecordHead, StoredValue, collect};
 use crate::error::{Error, Result};
 use crate::limits::CHUNK_BYTES;
 use crate::store::KvStore;
@@ -93,7 +93,7 @@ impl Stream for ValueStream {
     }
 }
 
-async fn into_bytes(value: StoredValue) -> Result<Bytes> {
+pub(crate) async fn into_bytes(value: StoredValue) -> Result<Bytes> {
     match value {
         StoredValue::Inline(bytes) => Ok(bytes),
         StoredValue::Chunked { len, chunks } => collect(chunks, len).await,
@@ -108,8 +108,8 @@ pub(crate) fn json<T: DeserializeOwned>(value: &Bytes) -> Result<T> {
     serde_json::from_slice(value).map_err(Error::Json)
 }
 
-pub(crate) fn metadata(record: &Record) -> Result<Option<serde_json::Value>> {
-    record.head.metadata.as_ref().map(json).transpose()
+pub(crate) fn metadata(head: &RecordHead) -> Result<Option<serde_json::Value>> {
+    head.metadata.as_ref().map(json).transpose()
 }
 
 /// A read being described; pick the value's type with an async method. From [`KvStore::get`].
@@ -231,7 +231,7 @@ impl GetWithMetadataRequest {
                 cache_status,
             });
         };
-        let metadata = metadata(&record)?;
+        let metadata = metadata(&record.head)?;
         let expiration = record.head.expiration;
         Ok(ValueWithMetadata {
             value: Some(convert(record.value).await?),

@@ -147,7 +147,7 @@ impl KvStore {
         async move {
             validate_key(&key)?;
             let result = store.inner.backend.delete(key.clone()).await;
-            store.inner.cache.invalidate(&store.inner.name, &key);
+            store.invalidate([key.as_str()]);
             result
         }
     }
@@ -203,9 +203,7 @@ impl KvStore {
                 validate_key(key).map_err(|e| bulk_item(index, key, e))?;
             }
             let result = store.inner.backend.delete_many(keys.clone()).await;
-            for key in &keys {
-                store.inner.cache.invalidate(&store.inner.name, key);
-            }
+            store.invalidate(keys.iter().map(String::as_str));
             result
         }
     }
@@ -295,8 +293,16 @@ impl KvStore {
         payload: Payload,
     ) -> Result<()> {
         let result = self.inner.backend.put(key.clone(), head, payload).await;
-        self.inner.cache.invalidate(&self.inner.name, &key);
+        self.invalidate([key.as_str()]);
         result
+    }
+
+    /// Clears `keys` from the runtime's read cache. Called after every write or
+    /// delete, successful or not, once the backend call has returned.
+    fn invalidate<'k>(&self, keys: impl IntoIterator<Item = &'k str>) {
+        for key in keys {
+            self.inner.cache.invalidate(&self.inner.name, key);
+        }
     }
 
     async fn write_many(&self, items: Vec<BulkPut>) -> Result<()> {
@@ -321,9 +327,7 @@ impl KvStore {
         validated.reverse();
         let keys: Vec<String> = validated.iter().map(|item| item.key.clone()).collect();
         let result = self.inner.backend.put_many(validated).await;
-        for key in &keys {
-            self.inner.cache.invalidate(&self.inner.name, key);
-        }
+        self.invalidate(keys.iter().map(String::as_str));
         result
     }
 
