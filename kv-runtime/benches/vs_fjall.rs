@@ -72,7 +72,9 @@ fn fixture() -> Fixture {
     let rt_dir = tempfile::tempdir().unwrap();
     let (store, sync_store) = tokio.block_on(async {
         let mut config = Config::default();
-        config.block_cache_size = CACHE_BYTES;
+        config
+            .backend_settings("fjall")
+            .set("block_cache_size", CACHE_BYTES as i64);
         config.stores.insert(
             "bench-sync".into(),
             StoreConfig::default().durability(Durability::Sync),

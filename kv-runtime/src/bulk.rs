@@ -1,17 +1,81 @@
-//! [`GetManyRequest`] and [`GetManyWithMetadataRequest`]: reading up to 100 keys at once.
-//! (Bulk writes are [`KvStore::put_many`] and [`KvStore::delete_many`].)
+//! Bulk operations: [`GetManyRequest`] and [`GetManyWithMetadataRequest`] read up to 100
+//! keys at once; [`KvStore::put_many`] writes up to 10,000 (see [`put_many`]).
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Record, RecordHead};
+use crate::backend::{NewRecord, Payload, Record, RecordHead, collect};
 use crate::error::{Error, Result};
 use crate::get::{ValueWithMetadata, into_bytes, metadata, text};
 use crate::key::validate_key;
 use crate::limits::MAX_GET_MANY_KEYS;
-use crate::store::KvStore;
+use crate::put::BulkPut;
+use crate::store::{KvStore, bulk_item, check_bulk_count};
+use crate::version::Version;
+
+/// Validates every item (reading streamed values whole), keeps the later of two items
+/// with one key, and writes them in one call to the backend.
+pub(crate) async fn put_many(store: &KvStore, items: Vec<BulkPut>) -> Result<Vec<Version>> {
+    check_bulk_count(items.len())?;
+    let mut validated = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let key = item.key().to_owned();
+        let record = item
+            .validate(store)
+            .map_err(|e| bulk_item(index, &key, e))?;
+        let NewRecord {
+            key,
+            expiration,
+            metadata,
+            value,
+            condition,
+        } = record;
+        let value = match value {
+            Payload::Bytes(bytes) => bytes,
+            Payload::Stream(stream) => collect(stream, 0)
+                .await
+                .map_err(|e| bulk_item(index, &key, e))?,
+        };
+        let record = NewRecord::new(key, value)
+            .with_expiration(expiration)
+            .with_metadata(metadata)
+            .with_condition(condition);
+        validated.push((index, record));
+    }
+    // The later of two items with the same key wins: `last[key]` is its item, and
+    // every item's version is the one of the item written for its key.
+    let mut last: HashMap<String, usize> = HashMap::with_capacity(validated.len());
+    for (index, record) in &validated {
+        last.insert(record.key.clone(), *index);
+    }
+    let mut batch_slot = HashMap::with_capacity(last.len());
+    let mut records = Vec::with_capacity(last.len());
+    let mut item_keys = Vec::with_capacity(validated.len());
+    for (index, record) in validated {
+        item_keys.push(record.key.clone());
+        if last.get(&record.key) == Some(&index) {
+            batch_slot.insert(record.key.clone(), (records.len(), index));
+            records.push(record);
+        }
+    }
+    let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
+    let result = store.backend().put_many(records, store.now()).await;
+    store.invalidate(keys.iter().map(String::as_str));
+    let versions = result.map_err(|e| match &e {
+        // A refused condition names the item that carried it.
+        Error::Conflict { key, .. } => {
+            let index = batch_slot.get(key).map_or(0, |(_, index)| *index);
+            bulk_item(index, &key.clone(), e)
+        }
+        _ => e,
+    })?;
+    Ok(item_keys
+        .iter()
+        .filter_map(|key| versions.get(batch_slot.get(key)?.0).copied())
+        .collect())
+}
 
 /// Reads every key, after validating them all, in request order.
 async fn read_all(
@@ -141,11 +205,13 @@ impl GetManyWithMetadataRequest {
                         value: None,
                         metadata: None,
                         expiration: None,
+                        version: None,
                         cache_status: None,
                     },
                     Some((bytes, head)) => ValueWithMetadata {
                         metadata: metadata(&head)?,
                         expiration: head.expiration,
+                        version: Some(head.version),
                         value: Some(convert(&key, bytes)?),
                         cache_status: None,
                     },

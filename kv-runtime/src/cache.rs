@@ -110,6 +110,18 @@ impl ReadCache {
         }
     }
 
+    /// Forgets every key of `store` (after a `delete_prefix`, which does not say which
+    /// keys it removed). Every epoch moves, so reads in flight do not cache either.
+    pub(crate) fn invalidate_store(&self, store: &Arc<str>) {
+        if !self.used.load(Ordering::SeqCst) {
+            return;
+        }
+        for epoch in self.epochs.iter() {
+            epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        self.entries.retain(|(name, _), _| name != store);
+    }
+
     /// Forgets `key` after a write to it.
     pub(crate) fn invalidate(&self, store: &Arc<str>, key: &str) {
         // A read that starts caching after this check began after the write completed,

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::backend::Condition;
+use crate::version::Version;
+
 /// Everything that can go wrong in a store operation or when opening a runtime.
 ///
 /// Where Workers KV has words for a rule, the message uses them, so that searching for
@@ -151,6 +154,25 @@ pub enum Error {
         /// The longest store name, in bytes.
         max: usize,
     },
+    /// A conditional write (`if_version`, `if_absent`, `update`) found the key in
+    /// another state than required; nothing was written.
+    #[error("{}", conflict_message(key, *expected, *current))]
+    Conflict {
+        /// The key.
+        key: String,
+        /// The version the write required; `None` for `if_absent`.
+        expected: Option<Version>,
+        /// The key's current version; `None` if it does not exist (or has expired).
+        current: Option<Version>,
+    },
+    /// A version string that no read or write returned (e.g. a malformed `If-Match`).
+    #[error(
+        "invalid version {given:?}: a version is the hexadecimal string a read or write returned"
+    )]
+    InvalidVersion {
+        /// What was given (at most its first 40 characters).
+        given: String,
+    },
     /// The data directory is held by another process (or another runtime in this one).
     #[error("store {} is in use by another process", path.display())]
     Locked {
@@ -158,17 +180,17 @@ pub enum Error {
         path: PathBuf,
     },
     /// A runtime configuration file that cannot be read or is invalid.
-    #[error("{}: {message}", path.display())]
+    #[error("{}", config_message(path, message))]
     Config {
         /// The configuration file.
         path: PathBuf,
         /// What is wrong, with the line and column where the file has them.
         message: String,
     },
-    /// A failure inside a backend: I/O, corruption, a lost connection.
+    /// A failure inside a backend: I/O, corruption, a lost connection, a timeout.
     #[error("{backend} backend failed: {source}")]
     Backend {
-        /// Which backend (`"fjall"`, `"memory"`).
+        /// Which backend (`"fjall"`, `"redis"`, ...).
         backend: &'static str,
         /// The cause.
         #[source]
@@ -201,6 +223,8 @@ impl Error {
             Self::BulkItem { .. } => "bulk_item",
             Self::InvalidUtf8 => "invalid_utf8",
             Self::InvalidStoreName { .. } => "invalid_store_name",
+            Self::Conflict { .. } => "conflict",
+            Self::InvalidVersion { .. } => "invalid_version",
             Self::Locked { .. } => "locked",
             Self::Config { .. } => "config",
             Self::Backend { .. } => "backend",
@@ -227,17 +251,39 @@ impl Error {
             | Self::GetManyTooMany { .. }
             | Self::BulkTooLarge { .. }
             | Self::InvalidStoreName { .. }
+            | Self::InvalidVersion { .. }
             | Self::Stream { .. } => true,
             Self::Json(_)
             | Self::GetManyNotJson { .. }
             | Self::InvalidUtf8
+            | Self::Conflict { .. }
             | Self::Locked { .. }
             | Self::Config { .. }
             | Self::Backend { .. } => false,
         }
     }
 
-    pub(crate) fn backend(
+    /// Whether a conditional write was refused because the key was not in the
+    /// required state (also when the refusal is an item of a bulk write).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Self::Conflict { .. } => true,
+            Self::BulkItem { source, .. } => source.is_conflict(),
+            _ => false,
+        }
+    }
+
+    /// The key's current version, for a conflict: what to retry with.
+    pub fn current_version(&self) -> Option<Version> {
+        match self {
+            Self::Conflict { current, .. } => *current,
+            Self::BulkItem { source, .. } => source.current_version(),
+            _ => None,
+        }
+    }
+
+    /// A storage failure of backend `backend`. For backend authors.
+    pub fn backend(
         backend: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
@@ -245,6 +291,45 @@ impl Error {
             backend,
             source: source.into(),
         }
+    }
+
+    /// The refusal of a write to `key` whose `condition` did not hold; `current` is the
+    /// version of the key's live record, if any. For backend authors.
+    pub fn conflict(
+        key: impl Into<String>,
+        condition: Condition,
+        current: Option<Version>,
+    ) -> Self {
+        let expected = match condition {
+            Condition::Version(version) => Some(version),
+            _ => None,
+        };
+        Self::Conflict {
+            key: key.into(),
+            expected,
+            current,
+        }
+    }
+}
+
+fn conflict_message(key: &str, expected: Option<Version>, current: Option<Version>) -> String {
+    match (expected, current) {
+        (None, Some(current)) => format!("{key:?} already exists (version {current})"),
+        (None, None) => format!("{key:?} does not exist, yet the write was refused"),
+        (Some(expected), Some(current)) => format!(
+            "version mismatch on {key:?}: expected {expected}, the current version is {current}"
+        ),
+        (Some(expected), None) => {
+            format!("version mismatch on {key:?}: expected {expected}, but the key does not exist")
+        }
+    }
+}
+
+fn config_message(path: &std::path::Path, message: &str) -> String {
+    if path.as_os_str().is_empty() {
+        message.to_owned()
+    } else {
+        format!("{}: {message}", path.display())
     }
 }
 

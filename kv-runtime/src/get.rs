@@ -8,11 +8,13 @@ use bytes::Bytes;
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{RecordHead, StoredValue, collect};
+use crate::backend::{ByteStream, RecordHead, StoredValue, collect};
 use crate::error::{Error, Result};
-use crate::limits::CHUNK_BYTES;
 use crate::store::KvStore;
-use crate::value::ByteStream;
+use crate::version::Version;
+
+/// The largest piece a value held whole is streamed in (zero-copy slices).
+const STREAM_SLICE_BYTES: usize = 256 * 1024;
 
 /// Whether a read was served by the runtime's local read cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,6 +36,9 @@ pub struct ValueWithMetadata<T> {
     /// When the key expires, in absolute Unix seconds, if it has an expiration (as
     /// `list` reports it, and as Cloudflare's REST API sends in its `expiration` header).
     pub expiration: Option<u64>,
+    /// The record's version, for a compare-and-set (`put(..).if_version(v)`); `None`
+    /// when the key does not exist.
+    pub version: Option<Version>,
     /// `Hit` or `Miss` for a read with a `cache_ttl`; `None` for a read without one.
     pub cache_status: Option<CacheStatus>,
 }
@@ -63,8 +68,8 @@ impl ValueStream {
                 let len = bytes.len() as u64;
                 // Zero-copy slices of at most a chunk, as a chunked value would stream.
                 let chunks = (0..bytes.len())
-                    .step_by(CHUNK_BYTES)
-                    .map(move |at| Ok(bytes.slice(at..bytes.len().min(at + CHUNK_BYTES))));
+                    .step_by(STREAM_SLICE_BYTES)
+                    .map(move |at| Ok(bytes.slice(at..bytes.len().min(at + STREAM_SLICE_BYTES))));
                 Self {
                     len,
                     inner: Box::pin(futures_util::stream::iter(chunks)),
@@ -228,15 +233,17 @@ impl GetWithMetadataRequest {
                 value: None,
                 metadata: None,
                 expiration: None,
+                version: None,
                 cache_status,
             });
         };
         let metadata = metadata(&record.head)?;
-        let expiration = record.head.expiration;
+        let (expiration, version) = (record.head.expiration, record.head.version);
         Ok(ValueWithMetadata {
             value: Some(convert(record.value).await?),
             metadata,
             expiration,
+            version: Some(version),
             cache_status,
         })
     }

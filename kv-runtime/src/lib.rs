@@ -78,12 +78,17 @@
 pub mod actor;
 #[cfg(feature = "axum")]
 mod axum;
-mod backend;
+pub mod backend;
 mod bulk;
 mod cache;
+mod change;
 mod clock;
 mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod count;
 mod cursor;
+mod delete;
 mod error;
 mod expiration;
 mod get;
@@ -94,7 +99,11 @@ mod purger;
 mod put;
 mod runtime;
 mod store;
+mod touch;
+mod update;
 mod value;
+mod version;
+mod watch;
 
 #[doc(hidden)]
 #[path = "codegen.rs"]
@@ -103,8 +112,11 @@ pub mod __codegen;
 pub use bytes::Bytes;
 
 pub use crate::bulk::{GetManyRequest, GetManyWithMetadataRequest};
+pub use crate::change::Change;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::config::{BackendKind, Config, Durability, StoreConfig};
+pub use crate::config::{Config, Durability, StoreConfig};
+pub use crate::count::CountRequest;
+pub use crate::delete::DeleteRequest;
 pub use crate::error::{Error, Result};
 pub use crate::get::{
     CacheStatus, GetRequest, GetWithMetadataRequest, ValueStream, ValueWithMetadata,
@@ -113,7 +125,11 @@ pub use crate::list::{KeyInfo, ListRequest, ListResult};
 pub use crate::put::{BulkPut, PutRequest};
 pub use crate::runtime::{Runtime, RuntimeBuilder};
 pub use crate::store::KvStore;
+pub use crate::touch::{Touch, TouchRequest};
+pub use crate::update::{DEFAULT_UPDATE_ATTEMPTS, UpdateRequest};
 pub use crate::value::{Body, Json, Value};
+pub use crate::version::Version;
+pub use crate::watch::{WatchRequest, WatchStream};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

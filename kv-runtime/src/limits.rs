@@ -25,12 +25,5 @@ pub const MAX_BULK_ITEMS: usize = 10_000;
 /// Floor for `cache_ttl`, in seconds (Workers KV: 30).
 pub const MIN_CACHE_TTL_SECS: u64 = 30;
 
-/// Size of the chunks a large or streamed value is stored in, by the fjall backend: 256 KiB.
-/// Values up to this size are stored inline with their key.
-pub const CHUNK_BYTES: usize = 256 * 1024;
-
 /// Default capacity of a runtime's read cache (`cache_ttl`), in bytes: 32 MiB.
 pub const DEFAULT_READ_CACHE_BYTES: u64 = 32 * 1024 * 1024;
-
-/// Default capacity of fjall's block cache, in bytes: 64 MiB.
-pub const DEFAULT_BLOCK_CACHE_BYTES: u64 = 64 * 1024 * 1024;

@@ -7,19 +7,21 @@ use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use crate::backend::RecordHead;
+use crate::backend::{ByteStream, Condition, NewRecord, Payload};
 use crate::error::{Error, Result};
 use crate::expiration::Expiration;
 use crate::key::validate_key;
 use crate::limits::MAX_METADATA_BYTES;
 use crate::store::KvStore;
-use crate::value::{ByteStream, Payload, Value};
+use crate::value::Value;
+use crate::version::Version;
 
 /// One value to write, with its options: an item of
 /// [`KvStore::put_many`], and what a [`PutRequest`] carries.
 ///
 /// `(key, value)` pairs convert into it; build one with options like a put:
-/// `BulkPut::new("k", "v").expiration_ttl(3600).metadata(json!({"a": 1}))`.
+/// `BulkPut::new("k", "v").expiration_ttl(3600).metadata(json!({"a": 1}))`, and
+/// `.if_version(v)` / `.if_absent()` for a compare-and-set batch.
 #[derive(Debug)]
 #[must_use = "a BulkPut is written by passing it to put_many"]
 pub struct BulkPut {
@@ -28,6 +30,7 @@ pub struct BulkPut {
     ttl: Option<u64>,
     at: Option<u64>,
     metadata: Option<Result<Bytes>>,
+    condition: Condition,
 }
 
 impl BulkPut {
@@ -39,6 +42,7 @@ impl BulkPut {
             ttl: None,
             at: None,
             metadata: None,
+            condition: Condition::Always,
         }
     }
 
@@ -67,6 +71,20 @@ impl BulkPut {
         self
     }
 
+    /// Writes only if the key's current version is `version` (a version from another
+    /// key never matches); otherwise the write is refused with a conflict.
+    pub fn if_version(mut self, version: Version) -> Self {
+        self.condition = Condition::Version(version);
+        self
+    }
+
+    /// Writes only if the key does not exist (an expired key counts as absent);
+    /// otherwise the write is refused with a conflict.
+    pub fn if_absent(mut self) -> Self {
+        self.condition = Condition::Absent;
+        self
+    }
+
     /// The key this item writes.
     pub fn key(&self) -> &str {
         &self.key
@@ -74,13 +92,14 @@ impl BulkPut {
 
     /// Checks everything that can be checked before reading the value's stream, and
     /// limits the stream to the store's `max_value_size`.
-    pub(crate) fn validate(self, store: &KvStore) -> Result<(String, RecordHead, Payload)> {
+    pub(crate) fn validate(self, store: &KvStore) -> Result<NewRecord> {
         let Self {
             key,
             value,
             ttl,
             at,
             metadata,
+            condition,
         } = self;
         validate_key(&key)?;
         let max = store.config().max_value_size;
@@ -109,14 +128,10 @@ impl BulkPut {
         let expiration = expiration
             .map(|e| e.resolve(store.now(), store.config().min_ttl))
             .transpose()?;
-        Ok((
-            key,
-            RecordHead {
-                expiration,
-                metadata,
-            },
-            payload,
-        ))
+        Ok(NewRecord::new(key, payload)
+            .with_expiration(expiration)
+            .with_metadata(metadata)
+            .with_condition(condition))
     }
 }
 
@@ -141,7 +156,8 @@ fn limit(stream: ByteStream, max: u64) -> ByteStream {
         .boxed()
 }
 
-/// A put being described; it runs when awaited. From [`KvStore::put`].
+/// A put being described; it runs when awaited and returns the record's new
+/// [`Version`]. From [`KvStore::put`].
 ///
 /// # Errors
 ///
@@ -155,6 +171,8 @@ fn limit(stream: ByteStream, max: u64) -> ByteStream {
 ///   [`Error::ExpirationOverflow`]: the expiration;
 /// - [`Error::Json`]: a [`Json`](crate::Json) value or the metadata failed to serialize;
 /// - [`Error::Stream`]: a streamed body's source failed;
+/// - [`Error::Conflict`]: an `if_version` or `if_absent` condition did not hold
+///   ([`Error::is_conflict`]); the message names the current version;
 /// - [`Error::Backend`]: storage failed.
 #[must_use = "a PutRequest does nothing until it is awaited"]
 #[derive(Debug)]
@@ -188,16 +206,31 @@ impl PutRequest {
         self.item = self.item.metadata(metadata);
         self
     }
+
+    /// Writes only if the key's current version is `version` — a compare-and-set.
+    /// A version from another key never matches. Refused: [`Error::Conflict`], and
+    /// nothing is written.
+    pub fn if_version(mut self, version: Version) -> Self {
+        self.item = self.item.if_version(version);
+        self
+    }
+
+    /// Writes only if the key does not exist (an expired key counts as absent) — a
+    /// lock or a create-once. Refused: [`Error::Conflict`], and nothing is written.
+    pub fn if_absent(mut self) -> Self {
+        self.item = self.item.if_absent();
+        self
+    }
 }
 
 impl IntoFuture for PutRequest {
-    type Output = Result<()>;
-    type IntoFuture = BoxFuture<'static, Result<()>>;
+    type Output = Result<Version>;
+    type IntoFuture = BoxFuture<'static, Result<Version>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let (key, head, payload) = self.item.validate(&self.store)?;
-            self.store.write(key, head, payload).await
+            let record = self.item.validate(&self.store)?;
+            self.store.write(record).await
         })
     }
 }

@@ -1,18 +1,16 @@
-//! [`Runtime`]: opens stores by name, according to the configuration.
+//! [`Runtime`]: opens stores by name, on the backend the configuration names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::backend::Backend;
-use crate::backend::fjall::FjallDatabase;
-use crate::backend::memory::MemoryBackend;
+use crate::backend::{BackendFactory, PrepareContext, StoreContext};
 use crate::cache::ReadCache;
 use crate::clock::{Clock, SharedClock, SystemClock};
-use crate::config::{BackendKind, Config};
-use crate::error::{Error, Result};
+use crate::config::{Config, StoreConfig};
+use crate::error::Result;
 use crate::key::validate_store_name;
 use crate::purger::Purger;
 use crate::store::KvStore;
@@ -21,7 +19,8 @@ use crate::store::KvStore;
 const DEFAULT_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Where an application's stores live: a data directory with an embedded fjall
-/// database (the default), memory, or a mix, per store, as its [`Config`] says.
+/// database (the default), memory, Redis, PostgreSQL or a backend of your own, per
+/// store, as its [`Config`] says.
 ///
 /// Cheap to clone. Opening the same store twice gives handles to the same data.
 /// While a runtime holds a data directory, no other process can open it. Expired keys
@@ -49,9 +48,10 @@ pub struct Runtime {
 struct Inner {
     config: Config,
     clock: SharedClock,
-    fjall: Option<FjallDatabase>,
+    factories: BTreeMap<String, Arc<dyn BackendFactory>>,
     cache: Arc<ReadCache>,
-    stores: Mutex<HashMap<String, KvStore>>,
+    /// Open stores, by application and name.
+    stores: Mutex<HashMap<(Option<String>, String), KvStore>>,
     purger: Mutex<Option<Purger>>,
 }
 
@@ -60,8 +60,23 @@ impl fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("config", &self.inner.config)
             .field("clock", &self.inner.clock)
+            .field("backends", &self.inner.factories.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// The factories every runtime has, by name.
+fn builtin_factories() -> BTreeMap<String, Arc<dyn BackendFactory>> {
+    let mut factories: BTreeMap<String, Arc<dyn BackendFactory>> = BTreeMap::new();
+    factories.insert(
+        crate::backend::memory::NAME.to_owned(),
+        Arc::new(crate::backend::memory::MemoryFactory),
+    );
+    factories.insert(
+        crate::backend::fjall::NAME.to_owned(),
+        Arc::new(crate::backend::fjall::FjallFactory::default()),
+    );
+    factories
 }
 
 impl Runtime {
@@ -70,7 +85,8 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`Error::Locked`] if another process holds `dir`; [`Error::Backend`] on I/O errors.
+    /// [`Error::Locked`](crate::Error::Locked) if another process holds `dir`;
+    /// [`Error::Backend`](crate::Error::Backend) on I/O errors.
     pub async fn open(dir: impl AsRef<Path>) -> Result<Self> {
         Self::builder().data_dir(dir.as_ref()).open().await
     }
@@ -79,7 +95,8 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a missing or invalid file; otherwise as [`Runtime::open`].
+    /// [`Error::Config`](crate::Error::Config) for a missing or invalid file; otherwise
+    /// as [`RuntimeBuilder::open`].
     pub async fn from_config_file(path: impl AsRef<Path>) -> Result<Self> {
         Self::builder()
             .config(Config::from_file(path)?)
@@ -90,11 +107,16 @@ impl Runtime {
     /// A runtime whose stores all live in memory. For tests.
     pub fn in_memory() -> Self {
         let mut config = Config::default();
-        config.defaults.backend = BackendKind::Memory;
-        Self::from_parts(config, Arc::new(SystemClock), None, DEFAULT_PURGE_INTERVAL)
+        config.defaults.backend = crate::backend::memory::NAME.to_owned();
+        Self::from_parts(
+            config,
+            Arc::new(SystemClock),
+            builtin_factories(),
+            DEFAULT_PURGE_INTERVAL,
+        )
     }
 
-    /// Starts describing a runtime: data directory, configuration, clock.
+    /// Starts describing a runtime: data directory, configuration, clock, backends.
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder::default()
     }
@@ -102,7 +124,7 @@ impl Runtime {
     fn from_parts(
         config: Config,
         clock: SharedClock,
-        fjall: Option<FjallDatabase>,
+        factories: BTreeMap<String, Arc<dyn BackendFactory>>,
         purge_interval: Duration,
     ) -> Self {
         let cache = Arc::new(ReadCache::new(config.read_cache_size));
@@ -111,7 +133,7 @@ impl Runtime {
                 cache,
                 config,
                 clock,
-                fjall,
+                factories,
                 stores: Mutex::new(HashMap::new()),
                 purger: Mutex::new(None),
             }),
@@ -120,34 +142,46 @@ impl Runtime {
         runtime
     }
 
-    /// The handle to store `name`, opening it on first use.
+    /// The handle to store `name`, opening it on first use, for the runtime's
+    /// application (the configuration's `application`, if any).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidStoreName`] unless `name` is lowercase letters, digits, `-` and
-    /// `_`, starting with a letter; [`Error::Backend`] if the store cannot be opened.
+    /// [`Error::InvalidStoreName`](crate::Error::InvalidStoreName) unless `name` is
+    /// lowercase letters, digits, `-` and `_`, starting with a letter;
+    /// [`Error::Backend`](crate::Error::Backend) if the store cannot be opened.
     pub fn store(&self, name: impl AsRef<str>) -> Result<KvStore> {
-        let name = name.as_ref();
+        self.store_of(None, name.as_ref())
+    }
+
+    /// The handle to store `name` of application `application` (what the generated
+    /// `Env` opens; the configuration's `application`, when set, takes precedence).
+    pub(crate) fn store_of(&self, application: Option<&str>, name: &str) -> Result<KvStore> {
         validate_store_name(name)?;
+        let application = self
+            .inner
+            .config
+            .application
+            .as_deref()
+            .or(application)
+            .map(str::to_owned);
         let mut stores = self
             .inner
             .stores
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(store) = stores.get(name) {
+        let id = (application, name.to_owned());
+        if let Some(store) = stores.get(&id) {
             return Ok(store.clone());
         }
         let config = self.inner.config.store(name).clone();
-        let backend: Arc<dyn Backend> = match config.backend {
-            BackendKind::Memory => Arc::new(MemoryBackend::new()),
-            BackendKind::Fjall => {
-                let fjall = self.inner.fjall.as_ref().ok_or_else(|| Error::Config {
-                    path: PathBuf::from("kv.toml"),
-                    message: format!("store {name:?} is configured for fjall, but this runtime has no data directory"),
-                })?;
-                Arc::new(fjall.store(name, config.durability)?)
-            }
-        };
+        let factory = self.factory(&config)?;
+        let backend = factory.open(&StoreContext {
+            name,
+            application: id.0.as_deref(),
+            config: &config,
+            data_dir: &self.inner.config.data_dir,
+        })?;
         let store = KvStore::new(
             name,
             backend,
@@ -155,13 +189,27 @@ impl Runtime {
             Arc::clone(&self.inner.clock),
             Arc::clone(&self.inner.cache),
         );
-        stores.insert(name.to_owned(), store.clone());
+        stores.insert(id, store.clone());
         Ok(store)
+    }
+
+    fn factory(&self, config: &StoreConfig) -> Result<&Arc<dyn BackendFactory>> {
+        self.inner.factories.get(&config.backend).ok_or_else(|| {
+            let known: Vec<String> = self.inner.factories.keys().cloned().collect();
+            self.inner
+                .config
+                .unknown_backend("defaults", &config.backend, &known)
+        })
     }
 
     /// The configuration this runtime was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The names of the backends this runtime can open stores on.
+    pub fn backends(&self) -> Vec<String> {
+        self.inner.factories.keys().cloned().collect()
     }
 
     /// The names of the stores opened so far.
@@ -171,8 +219,9 @@ impl Runtime {
             .stores
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut names: Vec<String> = stores.keys().cloned().collect();
+        let mut names: Vec<String> = stores.keys().map(|(_, name)| name.clone()).collect();
         names.sort();
+        names.dedup();
         names
     }
 
@@ -180,22 +229,22 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`Error::Backend`] if storage fails.
+    /// [`Error::Backend`](crate::Error::Backend) if storage fails.
     pub async fn purge_expired(&self) -> Result<u64> {
         purge_all(&self.inner).await
     }
 
-    /// Writes everything buffered to disk (fsync). Buffered writes are also flushed when
-    /// the last handle to the runtime is dropped.
+    /// Makes every acknowledged write durable (an fsync, for fjall). Buffered writes are
+    /// also flushed when the last handle to the runtime is dropped.
     ///
     /// # Errors
     ///
-    /// [`Error::Backend`] if the disk write fails.
+    /// [`Error::Backend`](crate::Error::Backend) if the disk write fails.
     pub async fn flush(&self) -> Result<()> {
-        match &self.inner.fjall {
-            Some(db) => db.flush().await,
-            None => Ok(()),
+        for factory in self.inner.factories.values() {
+            factory.flush().await?;
         }
+        Ok(())
     }
 
     fn start_purger(&self, interval: Duration) {
@@ -246,26 +295,47 @@ async fn purge_all(inner: &Inner) -> Result<u64> {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use = "a RuntimeBuilder does nothing until `open` is awaited"]
 pub struct RuntimeBuilder {
     config: Option<Config>,
     data_dir: Option<PathBuf>,
+    application: Option<String>,
     in_memory: bool,
     clock: Option<SharedClock>,
     purge_interval: Option<Duration>,
+    factories: BTreeMap<String, Arc<dyn BackendFactory>>,
+}
+
+impl fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("config", &self.config)
+            .field("data_dir", &self.data_dir)
+            .field("application", &self.application)
+            .field("in_memory", &self.in_memory)
+            .field("backends", &self.factories.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RuntimeBuilder {
-    /// Keeps fjall stores in `dir` (overrides the configuration's `data_dir`).
+    /// Keeps embedded (fjall) stores in `dir` (overrides the configuration's `data_dir`).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
         self
     }
 
-    /// Uses `config` for data directory, defaults and per-store settings.
+    /// Uses `config` for data directory, defaults, per-store and per-backend settings.
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
+        self
+    }
+
+    /// Names the application the stores belong to (overrides the configuration's
+    /// `application`): shared backends keep applications apart by it.
+    pub fn application(mut self, name: impl Into<String>) -> Self {
+        self.application = Some(name.into());
         self
     }
 
@@ -287,37 +357,105 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Opens the runtime.
+    /// Registers a backend under `name`, so that `backend = "name"` selects it (a
+    /// built-in backend of the same name is replaced).
+    pub fn backend(mut self, name: impl Into<String>, factory: impl BackendFactory) -> Self {
+        self.factories.insert(name.into(), Arc::new(factory));
+        self
+    }
+
+    /// Opens the runtime: checks that every store's backend exists, then lets each
+    /// backend in use check its settings and connect.
     ///
     /// # Errors
     ///
-    /// [`Error::Locked`] if another process holds the data directory; [`Error::Backend`]
-    /// on I/O errors.
+    /// [`Error::Config`](crate::Error::Config) for an unknown backend or setting (naming
+    /// the file and line); [`Error::Locked`](crate::Error::Locked) if another process
+    /// holds the data directory; [`Error::Backend`](crate::Error::Backend) if a backend
+    /// cannot be reached.
     pub async fn open(self) -> Result<Runtime> {
         let mut config = self.config.unwrap_or_default();
         if let Some(dir) = self.data_dir {
             config.data_dir = dir;
         }
+        if let Some(application) = self.application {
+            config.application = Some(application);
+        }
         if self.in_memory {
-            config.defaults.backend = BackendKind::Memory;
+            let memory = crate::backend::memory::NAME;
+            config.defaults = StoreConfig {
+                backend: memory.to_owned(),
+                settings: Default::default(),
+                ..config.defaults
+            };
             for store in config.stores.values_mut() {
-                store.backend = BackendKind::Memory;
+                store.backend = memory.to_owned();
+                store.settings = Default::default();
             }
         }
-        let needs_fjall = std::iter::once(&config.defaults)
-            .chain(config.stores.values())
-            .any(|s| s.backend == BackendKind::Fjall);
-        let fjall = if needs_fjall {
-            Some(FjallDatabase::open(&config.data_dir, config.block_cache_size).await?)
-        } else {
-            None
-        };
+        let mut factories = builtin_factories();
+        factories.extend(self.factories);
+        prepare(&mut config, &factories).await?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         Ok(Runtime::from_parts(
             config,
             clock,
-            fjall,
+            factories,
             self.purge_interval.unwrap_or(DEFAULT_PURGE_INTERVAL),
         ))
     }
+}
+
+/// Checks every section's backend, puts `[backends.NAME]` under each store's own
+/// settings, and prepares every backend in use.
+async fn prepare(
+    config: &mut Config,
+    factories: &BTreeMap<String, Arc<dyn BackendFactory>>,
+) -> Result<()> {
+    let known: Vec<String> = factories.keys().cloned().collect();
+    let sections = std::iter::once(("defaults".to_owned(), &config.defaults)).chain(
+        config
+            .stores
+            .iter()
+            .map(|(n, s)| (format!("stores.{n}"), s)),
+    );
+    for (section, store) in sections {
+        if !factories.contains_key(&store.backend) {
+            return Err(config.unknown_backend(&section, &store.backend, &known));
+        }
+    }
+    if let Some(name) = config.backends.keys().find(|n| !factories.contains_key(*n)) {
+        return Err(crate::error::Error::Config {
+            path: PathBuf::new(),
+            message: format!(
+                "[backends.{name}]: no such backend; known backends: {}",
+                known.join(", ")
+            ),
+        });
+    }
+    let backends = config.backends.clone();
+    let overlay = |store: &mut StoreConfig| {
+        if let Some(shared) = backends.get(&store.backend) {
+            store.settings = shared.overlaid(&store.settings);
+        }
+    };
+    overlay(&mut config.defaults);
+    config.stores.values_mut().for_each(overlay);
+    let empty = crate::backend::Settings::new("backends");
+    for (name, factory) in factories {
+        let stores: Vec<(Option<&str>, &StoreConfig)> = std::iter::once((None, &config.defaults))
+            .chain(config.stores.iter().map(|(n, s)| (Some(n.as_str()), s)))
+            .filter(|(_, s)| &s.backend == name)
+            .collect();
+        if stores.is_empty() {
+            continue;
+        }
+        let context = PrepareContext {
+            data_dir: &config.data_dir,
+            settings: config.backends.get(name).unwrap_or(&empty),
+            stores,
+        };
+        factory.prepare(&context).await?;
+    }
+    Ok(())
 }

@@ -4,24 +4,34 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::backend::{
-    Backend, BulkItem, ListPage, ListQuery, Record, RecordHead, StoredValue, memory::MemoryBackend,
+    Backend, Condition, ListPage, ListQuery, NewRecord, Payload, Record, StoredValue,
+    memory::MemoryBackend,
 };
 use crate::bulk::{GetManyRequest, GetManyWithMetadataRequest};
 use crate::cache::{CachedRead, ReadCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::StoreConfig;
+use crate::count::CountRequest;
+use crate::delete::DeleteRequest;
 use crate::error::{Error, Result};
-use crate::expiration::is_expired;
 use crate::get::{CacheStatus, GetRequest, GetWithMetadataRequest};
 use crate::key::validate_key;
 use crate::limits::{DEFAULT_READ_CACHE_BYTES, MAX_BULK_ITEMS, MIN_CACHE_TTL_SECS};
 use crate::list::ListRequest;
 use crate::put::{BulkPut, PutRequest};
-use crate::value::{Payload, Value};
+use crate::touch::Touch;
+use crate::update::UpdateRequest;
+use crate::value::Value;
+use crate::version::Version;
+use crate::watch::WatchRequest;
 
-/// A handle to one key-value store, with Workers KV's API: `put`, `get`,
-/// `get_with_metadata`, `list` and `delete`.
+/// A handle to one key-value store, with Workers KV's API — `put`, `get`,
+/// `get_with_metadata`, `list`, `delete` and their bulk forms — and what Workers KV
+/// lacks: versions and compare-and-set (`if_version`, `if_absent`, `update`), `touch`,
+/// `delete_prefix`, `count` and `watch`.
 ///
 /// Cheap to clone (an `Arc`), `Send + Sync + 'static`, and every future it returns is
 /// `Send`, so it fits in axum state, actors and spawned tasks.
@@ -86,10 +96,11 @@ impl KvStore {
     /// examples and tests; an application gets its stores from a
     /// [`Runtime`](crate::Runtime) (or its generated `Env`).
     pub fn in_memory(name: impl AsRef<str>) -> Self {
+        let config = StoreConfig::default().backend(crate::backend::memory::NAME);
         Self::new(
             name.as_ref(),
             Arc::new(MemoryBackend::new()),
-            StoreConfig::default(),
+            config,
             Arc::new(SystemClock),
             Arc::new(ReadCache::new(DEFAULT_READ_CACHE_BYTES)),
         )
@@ -105,10 +116,23 @@ impl KvStore {
         &self.inner.config
     }
 
-    /// Stores `value` under `key`, replacing its value, expiration and metadata together.
+    /// The name of the backend the store lives on (`"fjall"`, `"redis"`, ...).
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// The time as the store's clock reads it, in Unix seconds: what expirations are
+    /// measured against.
+    pub fn now(&self) -> u64 {
+        self.inner.clock.now_secs()
+    }
+
+    /// Stores `value` under `key`, replacing its value, expiration and metadata
+    /// together; awaiting it returns the record's new [`Version`].
     ///
     /// Options go on the returned request; it runs when awaited:
     /// `store.put("k", "v").expiration_ttl(3600).metadata(json!({"a": 1})).await?`.
+    /// `.if_version(v)` and `.if_absent()` make it a compare-and-set.
     ///
     /// # Errors
     ///
@@ -117,12 +141,13 @@ impl KvStore {
         PutRequest::new(self.clone(), BulkPut::new(key, value))
     }
 
-    /// Reads the value under `key`; pick how with `.text()`, `.json()` or `.bytes()`.
+    /// Reads the value under `key`; pick how with `.text()`, `.json()`, `.bytes()` or
+    /// `.stream()`.
     pub fn get(&self, key: impl Into<String>) -> GetRequest {
         GetRequest::new(self.clone(), key.into())
     }
 
-    /// Reads the value under `key` together with its metadata.
+    /// Reads the value under `key` together with its metadata, expiration and version.
     pub fn get_with_metadata(&self, key: impl Into<String>) -> GetWithMetadataRequest {
         GetWithMetadataRequest::new(self.clone(), key.into())
     }
@@ -132,24 +157,75 @@ impl KvStore {
         ListRequest::new(self.clone())
     }
 
-    /// Removes `key`. Deleting a key that does not exist succeeds.
+    /// Removes `key`; deleting a key that does not exist succeeds. `.if_version(v)`
+    /// makes it conditional.
     ///
     /// # Errors
     ///
-    /// [`Error::EmptyKey`], [`Error::KeyTooLong`] or [`Error::ReservedKey`] for an
-    /// invalid key; [`Error::Backend`] if storage fails.
-    pub fn delete(
+    /// See [`DeleteRequest`].
+    pub fn delete(&self, key: impl Into<String>) -> DeleteRequest {
+        DeleteRequest::new(self.clone(), key.into())
+    }
+
+    /// Changes only the expiration of `key`: pick it with `.expiration_ttl(secs)`,
+    /// `.expiration(unix_secs)` or `.persist()`; awaiting says whether the key was live.
+    pub fn touch(&self, key: impl Into<String>) -> Touch {
+        Touch::new(self.clone(), key.into())
+    }
+
+    /// Reads the JSON value under `key`, applies `f` and writes what it returns if the
+    /// key did not change meanwhile (`None` deletes), retrying on conflict; see
+    /// [`UpdateRequest`].
+    pub fn update<T, F>(&self, key: impl Into<String>, f: F) -> UpdateRequest<T, F>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnMut(Option<T>) -> Option<T> + Send + 'static,
+    {
+        UpdateRequest::new(self.clone(), key.into(), f)
+    }
+
+    /// As [`update`](Self::update) on the value's raw bytes.
+    pub fn update_bytes<F>(&self, key: impl Into<String>, f: F) -> UpdateRequest<Bytes, F>
+    where
+        F: FnMut(Option<Bytes>) -> Option<Bytes> + Send + 'static,
+    {
+        UpdateRequest::new_bytes(self.clone(), key.into(), f)
+    }
+
+    /// Counts the live keys, all of them or under `.prefix(p)`.
+    pub fn count(&self) -> CountRequest {
+        CountRequest::new(self.clone())
+    }
+
+    /// Removes every key under `prefix` that exists when the call starts (the empty
+    /// prefix clears the store); returns how many went. Runs page by page, so it
+    /// holds one page of keys at a time and never blocks other operations for
+    /// longer than a page takes; keys written during the call may survive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] if storage fails (keys already removed stay removed).
+    pub fn delete_prefix(
         &self,
-        key: impl Into<String>,
-    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        prefix: impl Into<String>,
+    ) -> impl Future<Output = Result<u64>> + Send + 'static {
         let store = self.clone();
-        let key = key.into();
+        let prefix = prefix.into();
         async move {
-            validate_key(&key)?;
-            let result = store.inner.backend.delete(key.clone()).await;
-            store.invalidate([key.as_str()]);
-            result
+            let removed = store
+                .inner
+                .backend
+                .delete_prefix(&prefix, store.now())
+                .await;
+            store.inner.cache.invalidate_store(&store.inner.name);
+            removed
         }
+    }
+
+    /// Watches the store's changes, all of them or under `.prefix(p)`; awaiting gives
+    /// a stream of [`Change`](crate::Change)s made after it resolved.
+    pub fn watch(&self) -> WatchRequest {
+        WatchRequest::new(self.clone())
     }
 
     /// Reads up to 100 keys at once; pick the values' type with `.text()`, `.json()` or
@@ -166,23 +242,26 @@ impl KvStore {
         GetManyWithMetadataRequest::new(self.clone(), keys.into_iter().map(Into::into).collect())
     }
 
-    /// Writes up to 10,000 values at once: every item is validated before any is
-    /// written, and on fjall they are written in one atomic batch. `(key, value)` pairs
-    /// and [`BulkPut`] items (for expiration and metadata) are accepted. When a key
-    /// appears twice, the later item wins.
+    /// Writes up to 10,000 values at once, all or none: every item is validated, and
+    /// every item's condition (`BulkPut::if_version`, `BulkPut::if_absent`) checked,
+    /// before any is written. `(key, value)` pairs and [`BulkPut`] items (for
+    /// expiration, metadata and conditions) are accepted. When a key appears twice,
+    /// the later item wins. Returns the new versions, one per item (an item that a
+    /// later one with the same key overrode gets the later one's).
     ///
     /// # Errors
     ///
     /// [`Error::BulkTooLarge`] for more than 10,000 items; [`Error::BulkItem`] naming
-    /// the first invalid item and what is wrong with it (the errors of
-    /// [`PutRequest`]); [`Error::Backend`] if storage fails. Nothing is written on error.
+    /// the first invalid or refused item and what is wrong with it (the errors of
+    /// [`PutRequest`], including a conflict); [`Error::Backend`] if storage fails.
+    /// Nothing is written on error.
     pub fn put_many<I: Into<BulkPut>>(
         &self,
         items: impl IntoIterator<Item = I>,
-    ) -> impl Future<Output = Result<()>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Version>>> + Send + 'static {
         let store = self.clone();
         let items: Vec<BulkPut> = items.into_iter().map(Into::into).collect();
-        async move { store.write_many(items).await }
+        async move { crate::bulk::put_many(&store, items).await }
     }
 
     /// Removes up to 10,000 keys at once, all or none. Missing keys are fine.
@@ -202,9 +281,13 @@ impl KvStore {
             for (index, key) in keys.iter().enumerate() {
                 validate_key(key).map_err(|e| bulk_item(index, key, e))?;
             }
-            let result = store.inner.backend.delete_many(keys.clone()).await;
+            let result = store
+                .inner
+                .backend
+                .delete_many(keys.clone(), store.now())
+                .await;
             store.invalidate(keys.iter().map(String::as_str));
-            result
+            result.map(|_| ())
         }
     }
 
@@ -222,8 +305,8 @@ impl KvStore {
         }
     }
 
-    pub(crate) fn now(&self) -> u64 {
-        self.inner.clock.now_secs()
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
     }
 
     /// The live record under `key`, after validating the key; through the read cache
@@ -248,11 +331,8 @@ impl KvStore {
         if let Some(hit) = cache.get(name, key, now) {
             let record = hit
                 .record
-                .filter(|(_, head)| !is_expired(head.expiration, now))
-                .map(|(value, head)| Record {
-                    value: StoredValue::Inline(value),
-                    head,
-                });
+                .filter(|(_, head)| !head.is_expired(now))
+                .map(|(value, head)| Record::new(head, StoredValue::Inline(value)));
             return Ok((record, Some(CacheStatus::Hit)));
         }
         let epoch = cache.begin_read(name, key);
@@ -281,54 +361,30 @@ impl KvStore {
             None => self.inner.backend.get(key).await?,
         };
         // The clock is read only for keys that can expire.
-        Ok(record
-            .filter(|r| r.head.expiration.is_none() || !is_expired(r.head.expiration, self.now())))
+        Ok(record.filter(|r| r.head.expiration.is_none() || !r.head.is_expired(self.now())))
     }
 
     /// Writes a validated record, then clears the key from the read cache.
-    pub(crate) async fn write(
-        &self,
-        key: String,
-        head: RecordHead,
-        payload: Payload,
-    ) -> Result<()> {
-        let result = self.inner.backend.put(key.clone(), head, payload).await;
+    pub(crate) async fn write(&self, record: NewRecord<Payload>) -> Result<Version> {
+        let key = record.key.clone();
+        let result = self.inner.backend.put(record, self.now()).await;
         self.invalidate([key.as_str()]);
+        result
+    }
+
+    /// Removes `key` if `condition` holds, then clears it from the read cache.
+    pub(crate) async fn remove(&self, key: &str, condition: Condition) -> Result<bool> {
+        let result = self.inner.backend.delete(key, condition, self.now()).await;
+        self.invalidate([key]);
         result
     }
 
     /// Clears `keys` from the runtime's read cache. Called after every write or
     /// delete, successful or not, once the backend call has returned.
-    fn invalidate<'k>(&self, keys: impl IntoIterator<Item = &'k str>) {
+    pub(crate) fn invalidate<'k>(&self, keys: impl IntoIterator<Item = &'k str>) {
         for key in keys {
             self.inner.cache.invalidate(&self.inner.name, key);
         }
-    }
-
-    async fn write_many(&self, items: Vec<BulkPut>) -> Result<()> {
-        check_bulk_count(items.len())?;
-        let mut validated = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let key = item.key().to_owned();
-            let (key, head, payload) =
-                item.validate(self).map_err(|e| bulk_item(index, &key, e))?;
-            let value = match payload {
-                Payload::Bytes(bytes) => bytes,
-                Payload::Stream(stream) => crate::backend::collect(stream, 0)
-                    .await
-                    .map_err(|e| bulk_item(index, &key, e))?,
-            };
-            validated.push(BulkItem { key, head, value });
-        }
-        // The later of two items with the same key wins.
-        let mut seen = std::collections::HashSet::new();
-        validated.reverse();
-        validated.retain(|item| seen.insert(item.key.clone()));
-        validated.reverse();
-        let keys: Vec<String> = validated.iter().map(|item| item.key.clone()).collect();
-        let result = self.inner.backend.put_many(validated).await;
-        self.invalidate(keys.iter().map(String::as_str));
-        result
     }
 
     pub(crate) async fn list_page(&self, query: ListQuery) -> Result<ListPage> {
@@ -336,7 +392,7 @@ impl KvStore {
     }
 }
 
-fn check_bulk_count(count: usize) -> Result<()> {
+pub(crate) fn check_bulk_count(count: usize) -> Result<()> {
     if count > MAX_BULK_ITEMS {
         return Err(Error::BulkTooLarge {
             count,
@@ -346,7 +402,7 @@ fn check_bulk_count(count: usize) -> Result<()> {
     Ok(())
 }
 
-fn bulk_item(index: usize, key: &str, source: Error) -> Error {
+pub(crate) fn bulk_item(index: usize, key: &str, source: Error) -> Error {
     Error::BulkItem {
         index,
         key: key.to_owned(),

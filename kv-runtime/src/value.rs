@@ -5,13 +5,10 @@ use std::fmt;
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use futures_util::stream::BoxStream;
 use serde::Serialize;
 
+use crate::backend::Payload;
 use crate::error::{Error, Result};
-
-/// A stream of value bytes whose errors are already runtime errors.
-pub(crate) type ByteStream = BoxStream<'static, Result<Bytes>>;
 
 /// A value to store. Built with `From` from text (`&str`, `String`), bytes (`Vec<u8>`,
 /// `&[u8]`, `&[u8; N]`, [`Bytes`]), [`Json`] or a streamed [`Body`].
@@ -20,21 +17,6 @@ pub(crate) type ByteStream = BoxStream<'static, Result<Bytes>>;
 #[derive(Debug)]
 pub struct Value {
     inner: Result<Payload>,
-}
-
-/// A value's bytes: whole, or arriving as a stream.
-pub(crate) enum Payload {
-    Bytes(Bytes),
-    Stream(ByteStream),
-}
-
-impl fmt::Debug for Payload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Bytes(bytes) => f.debug_tuple("Bytes").field(&bytes.len()).finish(),
-            Self::Stream(_) => f.write_str("Stream"),
-        }
-    }
 }
 
 impl Value {

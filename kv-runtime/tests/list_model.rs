@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use kv_runtime::{BackendKind, Config, KvStore, Runtime, StoreConfig};
+use kv_runtime::conformance::{FjallTarget, MemoryTarget, Target};
+use kv_runtime::{KvStore, StoreConfig};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -87,17 +88,21 @@ async fn check(store: &KvStore, ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run(kind: BackendKind, ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Runs `ops` against a fresh store of `target` (unless the target is unavailable).
+fn run<T: Target>(target: T, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    if let Some(reason) = target.unavailable() {
+        assert!(std::env::var_os("CI").is_none(), "{reason}");
+        eprintln!("SKIPPED — {reason}");
+        return Ok(());
+    }
     let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     tokio.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.defaults = StoreConfig::default().backend(kind);
-        let rt = Runtime::builder()
-            .config(config)
-            .data_dir(dir.path())
+        let place = target.place().await;
+        let rt = target
+            .runtime(&place, StoreConfig::default())
             .open()
             .await
             .unwrap();
@@ -110,11 +115,11 @@ proptest! {
 
     #[test]
     fn memory_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
-        run(BackendKind::Memory, ops)?;
+        run(MemoryTarget, ops)?;
     }
 
     #[test]
     fn fjall_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
-        run(BackendKind::Fjall, ops)?;
+        run(FjallTarget, ops)?;
     }
 }

@@ -35,7 +35,9 @@ pub(super) fn env(app: &Application, runtime: &Path, env: &Ident) -> TokenStream
             #(#[doc = #doc])*
             pub #field: #runtime::KvStore
         });
-        opened.push(quote!(#field: runtime.store(#name)?));
+        opened.push(
+            quote!(#field: #runtime::__codegen::open_store(runtime, Self::APPLICATION, #name)?),
+        );
         in_memory.push(quote!(#field: #runtime::__codegen::memory_store(&runtime, #name)));
     }
     let application = app.name();

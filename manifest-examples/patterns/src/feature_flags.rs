@@ -237,7 +237,8 @@ impl FeatureFlags {
     /// [`Error::Store`] if the name makes an invalid key or the store fails.
     pub async fn set(&self, name: &str, flag: &FeatureFlag) -> Result<()> {
         flag.validate(name)?;
-        Ok(self.store.put(flag_key(name), Json(flag)).await?)
+        self.store.put(flag_key(name), Json(flag)).await?;
+        Ok(())
     }
 
     /// Removes flag `name`; it is off for everyone from then on. Removing a missing

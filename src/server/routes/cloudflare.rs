@@ -380,7 +380,7 @@ pub(crate) async fn put_value(
     }
     .await;
     match result {
-        Ok(()) => Ok(cloudflare(serde_json::json!({}))),
+        Ok(_version) => Ok(cloudflare(serde_json::json!({}))),
         Err(error) => {
             shared.drain().await;
             Err(error)

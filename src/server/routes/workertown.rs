@@ -53,7 +53,7 @@ pub(crate) struct ListQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct StoreInfo {
     name: String,
-    /// `fjall` or `memory`.
+    /// The backend's name: `fjall`, `memory`, `redis`, `postgres` or a registered one.
     backend: String,
     /// `buffered` or `sync`.
     durability: String,
@@ -246,8 +246,8 @@ pub(crate) async fn admin_info(State(state): State<SharedState>) -> Response {
             let config = store.config();
             StoreInfo {
                 name: store.name().to_owned(),
-                backend: format!("{:?}", config.backend).to_lowercase(),
-                durability: format!("{:?}", config.durability).to_lowercase(),
+                backend: store.backend_name().to_owned(),
+                durability: config.durability.as_str().to_owned(),
                 min_ttl: config.min_ttl,
                 max_value_size: config.max_value_size,
             }

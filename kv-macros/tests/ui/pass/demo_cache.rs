@@ -10,7 +10,7 @@ application "demo-app" {
 
 fn assert_env<T: Clone + Send + Sync + 'static>() {}
 
-async fn remember(env: &Env) -> kv_runtime::Result<()> {
+async fn remember(env: &Env) -> kv_runtime::Result<kv_runtime::Version> {
     env.DEMO_CACHE.put("user:123", "John Doe").await
 }
 

@@ -24,7 +24,11 @@ impl Env {
     /// Returns the runtime's error if a store cannot be opened.
     pub fn open(runtime: &::kv_runtime::Runtime) -> ::kv_runtime::Result<Self> {
         ::core::result::Result::Ok(Self {
-            ROOMS: runtime.store("rooms")?,
+            ROOMS: ::kv_runtime::__codegen::open_store(
+                runtime,
+                Self::APPLICATION,
+                "rooms",
+            )?,
         })
     }
     /// Opens every store in a fresh in-memory runtime, for tests.

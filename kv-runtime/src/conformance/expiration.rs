@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use kv_runtime::{BackendKind, Config, ManualClock, Runtime, StoreConfig};
+use super::{Harness, T0, Target, assert_error};
 
-use crate::{Backend, Harness, T0, assert_error};
-
-pub(crate) async fn ttl_visible_until_inclusive_expiry(b: Backend) {
-    let h = Harness::new(b).await;
+/// A key with a TTL is visible until its expiration, which is inclusive.
+pub async fn ttl_visible_until_inclusive_expiry<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("session:abc", "data")
         .expiration_ttl(60)
@@ -29,8 +28,9 @@ pub(crate) async fn ttl_visible_until_inclusive_expiry(b: Backend) {
     assert_eq!((got.value, got.metadata), (None, None));
 }
 
-pub(crate) async fn expired_keys_leave_list(b: Backend) {
-    let h = Harness::new(b).await;
+/// Expired keys are not listed.
+pub async fn expired_keys_leave_list<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("a", "1").expiration_ttl(60).await.unwrap();
     h.store.put("b", "2").await.unwrap();
     h.advance(60);
@@ -40,8 +40,9 @@ pub(crate) async fn expired_keys_leave_list(b: Backend) {
     assert!(page.list_complete);
 }
 
-pub(crate) async fn list_reports_absolute_expiration(b: Backend) {
-    let h = Harness::new(b).await;
+/// Listing and reads report the expiration in absolute Unix seconds.
+pub async fn list_reports_absolute_expiration<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("ttl", "v").expiration_ttl(3600).await.unwrap();
     h.store.put("at", "v").expiration(T0 + 7200).await.unwrap();
     h.store.put("never", "v").await.unwrap();
@@ -61,8 +62,9 @@ pub(crate) async fn list_reports_absolute_expiration(b: Backend) {
     );
 }
 
-pub(crate) async fn ttl_below_floor_rejected(b: Backend) {
-    let h = Harness::new(b).await;
+/// A TTL below the store's floor is refused, and nothing is written.
+pub async fn ttl_below_floor_rejected<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("k", "old").await.unwrap();
     let before = h.dump().await;
     assert_error(
@@ -76,8 +78,9 @@ pub(crate) async fn ttl_below_floor_rejected(b: Backend) {
     assert_eq!(h.dump().await, before);
 }
 
-pub(crate) async fn absolute_expiration_floor(b: Backend) {
-    let h = Harness::new(b).await;
+/// An absolute expiration must lie at least the floor ahead of now.
+pub async fn absolute_expiration_floor<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("k", "old").await.unwrap();
     let before = h.dump().await;
     let at = T0 + 59;
@@ -105,8 +108,9 @@ pub(crate) async fn absolute_expiration_floor(b: Backend) {
     assert_eq!(h.store.get("k").text().await.unwrap(), None);
 }
 
-pub(crate) async fn ttl_wins_over_expiration(b: Backend) {
-    let h = Harness::new(b).await;
+/// Given both, `expiration_ttl` wins over `expiration`.
+pub async fn ttl_wins_over_expiration<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("a", "v")
         .expiration(T0 + 10_000)
@@ -132,8 +136,9 @@ pub(crate) async fn ttl_wins_over_expiration(b: Backend) {
     }
 }
 
-pub(crate) async fn configurable_floor_down_to_one(b: Backend) {
-    let h = Harness::with(b, |c| c.min_ttl(1)).await;
+/// A store's `min_ttl` lowers the floor, down to one second.
+pub async fn configurable_floor_down_to_one<T: Target>(t: T) {
+    let h = Harness::with(t, |c| c.min_ttl(1)).await;
     h.store.put("k", "v").expiration_ttl(1).await.unwrap();
     assert_eq!(h.store.get("k").text().await.unwrap().as_deref(), Some("v"));
     h.advance(1);
@@ -144,8 +149,9 @@ pub(crate) async fn configurable_floor_down_to_one(b: Backend) {
     );
 }
 
-pub(crate) async fn overflowing_ttl_is_an_error(b: Backend) {
-    let h = Harness::new(b).await;
+/// A TTL that overflows the clock is an error, never a panic.
+pub async fn overflowing_ttl_is_an_error<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     assert_error(
         h.store.put("k", "v").expiration_ttl(u64::MAX).await,
         &format!(
@@ -161,8 +167,9 @@ pub(crate) async fn overflowing_ttl_is_an_error(b: Backend) {
     assert_eq!(h.dump().await.len(), 1);
 }
 
-pub(crate) async fn purge_removes_expired_and_keeps_rewritten(b: Backend) {
-    let h = Harness::new(b).await;
+/// The purge removes expired keys physically and keeps keys rewritten since.
+pub async fn purge_removes_expired_and_keeps_rewritten<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     for i in 0..50 {
         h.store
             .put(format!("ttl:{i:02}"), "v")
@@ -188,25 +195,10 @@ pub(crate) async fn purge_removes_expired_and_keeps_rewritten(b: Backend) {
     assert_eq!(h.dump().await.len(), 2);
 }
 
-pub(crate) async fn runtime_purges_in_background(b: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let kind = if b == Backend::Fjall {
-        BackendKind::Fjall
-    } else {
-        BackendKind::Memory
-    };
-    let mut config = Config::default();
-    config.defaults = StoreConfig::default().backend(kind);
-    let rt = Runtime::builder()
-        .config(config)
-        .data_dir(dir.path())
-        .clock(clock.clone())
-        .purge_interval(Duration::from_millis(20))
-        .open()
-        .await
-        .unwrap();
-    let store = rt.store("s").unwrap();
+/// The runtime purges expired keys in the background, without being asked.
+pub async fn runtime_purges_in_background<T: Target>(t: T) {
+    let h = Harness::with_purge_interval(t, Duration::from_millis(20)).await;
+    let (store, clock) = (&h.store, &h.clock);
     store.put("k", "v").expiration_ttl(60).await.unwrap();
     clock.advance(Duration::from_secs(60));
     // The background task removes it physically: a later purge finds nothing left.

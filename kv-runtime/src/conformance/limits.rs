@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::{Backend, Harness, assert_error};
+use super::{Harness, Target, assert_error};
 
 /// Runs `attempt` and asserts that it fails with `message` and leaves the store as it was.
 macro_rules! rejects {
@@ -17,8 +17,8 @@ macro_rules! rejects {
     }};
 }
 
-async fn seeded(b: Backend) -> Harness {
-    let h = Harness::with(b, |c| c.max_value_size(10)).await;
+async fn seeded<T: Target>(t: T) -> Harness {
+    let h = Harness::with(t, |c| c.max_value_size(10)).await;
     h.store
         .put("existing", "old")
         .metadata(json!({"m": 1}))
@@ -27,13 +27,15 @@ async fn seeded(b: Backend) -> Harness {
     h
 }
 
-pub(crate) async fn empty_key_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// The empty key is refused with Workers KV's message, and nothing is written.
+pub async fn empty_key_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     rejects!(h, h.store.put("", "v"), "key name cannot be empty");
 }
 
-pub(crate) async fn reserved_keys_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// `.` and `..` are refused as keys, and nothing is written.
+pub async fn reserved_keys_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     rejects!(
         h,
         h.store.put(".", "v"),
@@ -46,8 +48,9 @@ pub(crate) async fn reserved_keys_rejected(b: Backend) {
     );
 }
 
-pub(crate) async fn key_over_512_bytes_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// A key over 512 bytes is refused, naming its length, and nothing is written.
+pub async fn key_over_512_bytes_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     // 171 three-byte characters: 513 bytes, 171 chars.
     let key = "€".repeat(171);
     rejects!(
@@ -57,8 +60,9 @@ pub(crate) async fn key_over_512_bytes_rejected(b: Backend) {
     );
 }
 
-pub(crate) async fn value_over_limit_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// A value over `max_value_size` is refused, naming both sizes, and nothing is written.
+pub async fn value_over_limit_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     h.store.put("exact", "0123456789").await.unwrap();
     rejects!(
         h,
@@ -71,8 +75,9 @@ pub(crate) async fn value_over_limit_rejected(b: Backend) {
     );
 }
 
-pub(crate) async fn metadata_over_1024_bytes_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// Metadata over 1024 bytes is refused, naming its size, and nothing is written.
+pub async fn metadata_over_1024_bytes_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     // A JSON string's serialized form includes its two quotes.
     let exact = "x".repeat(1022);
     h.store.put("exact", "v").metadata(&exact).await.unwrap();
@@ -84,8 +89,9 @@ pub(crate) async fn metadata_over_1024_bytes_rejected(b: Backend) {
     );
 }
 
-pub(crate) async fn list_limit_out_of_range_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// A list limit of 0 or over 1000 is refused with Workers KV's message.
+pub async fn list_limit_out_of_range_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     assert_error(
         h.store.list().limit(0).await,
         "Invalid key_count_limit of 0. Please specify an integer between 1 and 1000.",
@@ -97,8 +103,9 @@ pub(crate) async fn list_limit_out_of_range_rejected(b: Backend) {
     assert_eq!(h.store.list().limit(1000).await.unwrap().keys.len(), 1);
 }
 
-pub(crate) async fn invalid_key_on_read_and_delete_rejected(b: Backend) {
-    let h = seeded(b).await;
+/// Invalid keys are refused on reads and deletes too.
+pub async fn invalid_key_on_read_and_delete_rejected<T: Target>(t: T) {
+    let h = seeded(t).await;
     assert_error(h.store.get("").text().await, "key name cannot be empty");
     assert_error(
         h.store.get_with_metadata(".").bytes().await,

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use kv_runtime::{BulkPut, Error, ValueWithMetadata};
+use crate::{BulkPut, Error, ValueWithMetadata};
 use serde_json::json;
 
-use crate::{Backend, Harness, T0, assert_error};
+use super::{Harness, T0, Target, assert_error};
 
-pub(crate) async fn get_many_text_json_bytes(b: Backend) {
-    let h = Harness::new(b).await;
+/// `get_many` reads text, JSON and bytes, with `None` for missing keys.
+pub async fn get_many_text_json_bytes<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("a", "1").await.unwrap();
     h.store.put("b", "[2]").await.unwrap();
     let keys = vec!["a".to_owned(), "b".to_owned(), "missing".to_owned()];
@@ -33,8 +34,9 @@ pub(crate) async fn get_many_text_json_bytes(b: Backend) {
     assert_eq!(bytes["a"].as_deref(), Some(&b"1"[..]));
 }
 
-pub(crate) async fn get_many_key_counts(b: Backend) {
-    let h = Harness::new(b).await;
+/// `get_many` takes 1 to 100 keys.
+pub async fn get_many_key_counts<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     assert_error(
         h.store.get_many(Vec::<String>::new()).text().await,
         "You must request a minimum of 1 key",
@@ -54,8 +56,9 @@ pub(crate) async fn get_many_key_counts(b: Backend) {
     );
 }
 
-pub(crate) async fn get_many_json_fails_whole_call(b: Backend) {
-    let h = Harness::new(b).await;
+/// One value that is not JSON fails the whole `get_many(..).json()`.
+pub async fn get_many_json_fails_whole_call<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("good", "{}").await.unwrap();
     h.store.put("bad", "not json").await.unwrap();
     let err = h
@@ -74,8 +77,9 @@ pub(crate) async fn get_many_json_fails_whole_call(b: Backend) {
     );
 }
 
-pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
-    let h = Harness::new(b).await;
+/// `get_many_with_metadata` returns each value with its metadata.
+pub async fn get_many_with_metadata_shapes<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("a", "1")
         .metadata(json!({"m": "a"}))
@@ -88,12 +92,17 @@ pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
         .text()
         .await
         .unwrap();
+    assert!(
+        got["a"].version.is_some(),
+        "a read of a live key carries its version"
+    );
     assert_eq!(
         got["a"],
         ValueWithMetadata {
             value: Some("1".to_owned()),
             metadata: Some(json!({"m": "a"})),
             expiration: None,
+            version: got["a"].version,
             cache_status: None
         }
     );
@@ -104,13 +113,15 @@ pub(crate) async fn get_many_with_metadata_shapes(b: Backend) {
             value: None,
             metadata: None,
             expiration: None,
+            version: None,
             cache_status: None
         }
     );
 }
 
-pub(crate) async fn put_many_writes_items_with_options(b: Backend) {
-    let h = Harness::new(b).await;
+/// `put_many` writes every item with its expiration and metadata.
+pub async fn put_many_writes_items_with_options<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put_many(vec![
             BulkPut::new("a", "1")
@@ -136,8 +147,9 @@ pub(crate) async fn put_many_writes_items_with_options(b: Backend) {
     assert_eq!(h.store.get("d").text().await.unwrap().as_deref(), Some("4"));
 }
 
-pub(crate) async fn put_many_is_all_or_nothing(b: Backend) {
-    let h = Harness::with(b, |c| c.max_value_size(10)).await;
+/// One invalid item fails `put_many` whole, naming the item, and nothing is written.
+pub async fn put_many_is_all_or_nothing<T: Target>(t: T) {
+    let h = Harness::with(t, |c| c.max_value_size(10)).await;
     h.store.put("a", "old").await.unwrap();
     let before = h.dump().await;
     assert_error(
@@ -175,8 +187,9 @@ pub(crate) async fn put_many_is_all_or_nothing(b: Backend) {
     );
 }
 
-pub(crate) async fn delete_many_is_all_or_nothing(b: Backend) {
-    let h = Harness::new(b).await;
+/// `delete_many` removes every key, or none when one key is invalid.
+pub async fn delete_many_is_all_or_nothing<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put_many([("a", "1"), ("b", "2"), ("c", "3")])
         .await

@@ -1,9 +1,9 @@
 //! Listing: order, prefixes, pagination and cursors.
 
-use kv_runtime::{Error, ListResult};
+use crate::{Error, ListResult};
 use serde_json::json;
 
-use crate::{Backend, Harness, assert_error};
+use super::{Harness, Target, assert_error};
 
 fn names(page: &ListResult) -> Vec<&str> {
     page.keys.iter().map(|k| k.name.as_str()).collect()
@@ -15,8 +15,9 @@ async fn put_all(h: &Harness, keys: &[&str]) {
     }
 }
 
-pub(crate) async fn byte_order_and_literal_prefix(b: Backend) {
-    let h = Harness::new(b).await;
+/// Listing is in byte order and matches the prefix literally.
+pub async fn byte_order_and_literal_prefix<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["b", "a", "B", "é", "a.*", "ab", "a/b", "z", "~"]).await;
     let page = h.store.list().await.unwrap();
     // Byte order: uppercase before lowercase, multi-byte UTF-8 after ASCII.
@@ -33,8 +34,9 @@ pub(crate) async fn byte_order_and_literal_prefix(b: Backend) {
     assert!(page.keys.is_empty() && page.list_complete && page.cursor.is_none());
 }
 
-pub(crate) async fn three_keys_limit_two(b: Backend) {
-    let h = Harness::new(b).await;
+/// Three keys with limit 2 give a page of two with a cursor, then one, complete.
+pub async fn three_keys_limit_two<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["k1", "k2", "k3"]).await;
     let first = h.store.list().limit(2).await.unwrap();
     assert_eq!(names(&first), ["k1", "k2"]);
@@ -49,8 +51,9 @@ pub(crate) async fn three_keys_limit_two(b: Backend) {
     assert_eq!(second.cursor, None);
 }
 
-pub(crate) async fn page_ending_at_last_key_is_complete(b: Backend) {
-    let h = Harness::new(b).await;
+/// A page that ends exactly at the last key is complete, with no cursor.
+pub async fn page_ending_at_last_key_is_complete<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["k1", "k2", "k3", "k4"]).await;
     let first = h.store.list().limit(2).await.unwrap();
     let second = h
@@ -68,8 +71,9 @@ pub(crate) async fn page_ending_at_last_key_is_complete(b: Backend) {
     assert_eq!(second.cursor, None);
 }
 
-pub(crate) async fn keys_added_behind_and_ahead_of_cursor(b: Backend) {
-    let h = Harness::new(b).await;
+/// Keys added behind a cursor are not revisited; keys added ahead are listed.
+pub async fn keys_added_behind_and_ahead_of_cursor<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["b", "d", "f"]).await;
     let first = h.store.list().limit(2).await.unwrap();
     assert_eq!(names(&first), ["b", "d"]);
@@ -89,8 +93,9 @@ pub(crate) async fn keys_added_behind_and_ahead_of_cursor(b: Backend) {
     assert!(second.list_complete);
 }
 
-pub(crate) async fn limit_may_change_between_pages(b: Backend) {
-    let h = Harness::new(b).await;
+/// The limit may change from one page to the next.
+pub async fn limit_may_change_between_pages<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
     for key in &keys {
         h.store.put(key, "v").await.unwrap();
@@ -115,8 +120,9 @@ pub(crate) async fn limit_may_change_between_pages(b: Backend) {
     assert_eq!(seen, keys);
 }
 
-pub(crate) async fn cursor_bound_to_prefix(b: Backend) {
-    let h = Harness::new(b).await;
+/// A cursor used with another prefix (or none) is refused.
+pub async fn cursor_bound_to_prefix<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["a1", "a2", "a3", "b1", "b2"]).await;
     let from_a = h
         .store
@@ -151,8 +157,9 @@ pub(crate) async fn cursor_bound_to_prefix(b: Backend) {
     assert_eq!(names(&rest), ["a2", "a3"]);
 }
 
-pub(crate) async fn garbage_cursor_rejected(b: Backend) {
-    let h = Harness::new(b).await;
+/// A cursor that was never issued is refused as invalid.
+pub async fn garbage_cursor_rejected<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["a", "b"]).await;
     for bad in [
         "x",
@@ -170,8 +177,9 @@ pub(crate) async fn garbage_cursor_rejected(b: Backend) {
     assert_eq!(names(&h.store.list().cursor("").await.unwrap()), ["a", "b"]);
 }
 
-pub(crate) async fn expired_keys_do_not_shorten_pages(b: Backend) {
-    let h = Harness::new(b).await;
+/// Expired keys are skipped without making pages shorter than the limit.
+pub async fn expired_keys_do_not_shorten_pages<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["a", "c", "e"]).await;
     h.store.put("b", "v").expiration_ttl(60).await.unwrap();
     h.store.put("d", "v").expiration_ttl(60).await.unwrap();
@@ -192,8 +200,9 @@ pub(crate) async fn expired_keys_do_not_shorten_pages(b: Backend) {
     assert_eq!(second.cursor, None);
 }
 
-pub(crate) async fn deleted_cursor_key_still_resumes(b: Backend) {
-    let h = Harness::new(b).await;
+/// A cursor resumes even when the key it points after was deleted.
+pub async fn deleted_cursor_key_still_resumes<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     put_all(&h, &["a", "b", "c"]).await;
     let first = h.store.list().limit(2).await.unwrap();
     h.store.delete("b").await.unwrap();
@@ -201,8 +210,9 @@ pub(crate) async fn deleted_cursor_key_still_resumes(b: Backend) {
     assert_eq!(names(&second), ["c"]);
 }
 
-pub(crate) async fn metadata_in_listing(b: Backend) {
-    let h = Harness::new(b).await;
+/// Listed keys carry their metadata.
+pub async fn metadata_in_listing<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("with", "v")
         .metadata(json!({"contentType": "text/plain"}))

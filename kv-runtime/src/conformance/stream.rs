@@ -1,12 +1,12 @@
 //! Streamed values: chunk boundaries, failures and limits mid-stream, reading as a stream.
 
+use super::CHUNK_BYTES;
+use crate::{Body, Error};
 use bytes::Bytes;
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use kv_runtime::limits::CHUNK_BYTES;
-use kv_runtime::{Body, Error};
 use serde_json::json;
 
-use crate::{Backend, Harness, T0, assert_error};
+use super::{Harness, T0, Target, assert_error};
 
 /// `len` bytes of a repeating pattern, so misplaced chunks show.
 fn pattern(len: usize) -> Vec<u8> {
@@ -30,8 +30,9 @@ fn failing_body(item: usize, good: usize) -> Body {
     Body::from_stream(futures_util::stream::iter(items.collect::<Vec<_>>()))
 }
 
-pub(crate) async fn stream_sizes_round_trip(b: Backend) {
-    let h = Harness::new(b).await;
+/// Streamed values of sizes around the chunk size round-trip, streamed back in bounded chunks.
+pub async fn stream_sizes_round_trip<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     for len in [
         0,
         1,
@@ -66,8 +67,9 @@ pub(crate) async fn stream_sizes_round_trip(b: Backend) {
     );
 }
 
-pub(crate) async fn bytes_value_read_as_stream(b: Backend) {
-    let h = Harness::new(b).await;
+/// A value written whole reads back as a stream.
+pub async fn bytes_value_read_as_stream<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let data = pattern(5 * CHUNK_BYTES / 2);
     h.store.put("big", data.clone()).await.unwrap();
     let stream = h.store.get("big").stream().await.unwrap().unwrap();
@@ -89,8 +91,9 @@ pub(crate) async fn bytes_value_read_as_stream(b: Backend) {
     assert!(h.store.get("missing").stream().await.unwrap().is_none());
 }
 
-pub(crate) async fn failing_stream_keeps_previous_value(b: Backend) {
-    let h = Harness::new(b).await;
+/// A stream that fails mid-way leaves the previous value in place.
+pub async fn failing_stream_keeps_previous_value<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("k", "old")
         .metadata(json!({"v": 1}))
@@ -116,8 +119,9 @@ pub(crate) async fn failing_stream_keeps_previous_value(b: Backend) {
     assert_eq!(h.dump().await, before);
 }
 
-pub(crate) async fn size_limit_enforced_mid_stream(b: Backend) {
-    let h = Harness::with(b, |c| c.max_value_size(3 * CHUNK_BYTES as u64)).await;
+/// The size limit stops a stream as soon as it passes it, writing nothing.
+pub async fn size_limit_enforced_mid_stream<T: Target>(t: T) {
+    let h = Harness::with(t, |c| c.max_value_size(3 * CHUNK_BYTES as u64)).await;
     h.store.put("k", "old").await.unwrap();
     let before = h.dump().await;
     let data = pattern(4 * CHUNK_BYTES);
@@ -136,8 +140,9 @@ pub(crate) async fn size_limit_enforced_mid_stream(b: Backend) {
     assert_eq!(h.store.get("k").bytes().await.unwrap().unwrap().len(), max);
 }
 
-pub(crate) async fn stream_with_metadata_and_listing(b: Backend) {
-    let h = Harness::new(b).await;
+/// A streamed value carries metadata and expiration, and lists like any other.
+pub async fn stream_with_metadata_and_listing<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let data = pattern(2 * CHUNK_BYTES + 5);
     h.store
         .put("file:big", body(&data, 65_536))
@@ -166,8 +171,9 @@ pub(crate) async fn stream_with_metadata_and_listing(b: Backend) {
     assert_eq!(h.store.purge_expired().await.unwrap(), 1);
 }
 
-pub(crate) async fn streamed_text_and_json(b: Backend) {
-    let h = Harness::new(b).await;
+/// A streamed value reads back as text and JSON.
+pub async fn streamed_text_and_json<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let json_text = serde_json::to_vec(&json!({"items": vec!["x"; 100_000]})).unwrap();
     assert!(json_text.len() > CHUNK_BYTES);
     h.store.put("doc", body(&json_text, 4096)).await.unwrap();

@@ -1,9 +1,9 @@
 //! The read cache behind `cache_ttl`: hits, misses, expiry on the manual clock, invalidation.
 
-use kv_runtime::CacheStatus::{Hit, Miss};
-use kv_runtime::ValueWithMetadata;
+use crate::CacheStatus::{Hit, Miss};
+use crate::ValueWithMetadata;
 
-use crate::{Backend, Harness, assert_error};
+use super::{Harness, Target, assert_error};
 
 async fn cached(h: &Harness, key: &str) -> ValueWithMetadata<String> {
     h.store
@@ -14,8 +14,9 @@ async fn cached(h: &Harness, key: &str) -> ValueWithMetadata<String> {
         .unwrap()
 }
 
-pub(crate) async fn hit_after_miss_until_ttl(b: Backend) {
-    let h = Harness::new(b).await;
+/// With `cache_ttl`, a miss is followed by hits until the cache TTL passes.
+pub async fn hit_after_miss_until_ttl<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("k", "v").await.unwrap();
     let first = cached(&h, "k").await;
     assert_eq!(
@@ -50,8 +51,9 @@ pub(crate) async fn hit_after_miss_until_ttl(b: Backend) {
     );
 }
 
-pub(crate) async fn writes_invalidate_at_once(b: Backend) {
-    let h = Harness::new(b).await;
+/// A put or delete through the runtime clears the cached entry at once.
+pub async fn writes_invalidate_at_once<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("k", "v1").await.unwrap();
     cached(&h, "k").await;
     assert_eq!(cached(&h, "k").await.cache_status, Some(Hit));
@@ -76,8 +78,9 @@ pub(crate) async fn writes_invalidate_at_once(b: Backend) {
     assert_eq!(cached(&h, "k").await.value, None);
 }
 
-pub(crate) async fn misses_are_cached_and_expiry_still_applies(b: Backend) {
-    let h = Harness::new(b).await;
+/// Misses are cached too, and a cached key still expires on time.
+pub async fn misses_are_cached_and_expiry_still_applies<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     assert_eq!(cached(&h, "absent").await.cache_status, Some(Miss));
     let again = cached(&h, "absent").await;
     assert_eq!((again.value, again.cache_status), (None, Some(Hit)));
@@ -109,8 +112,9 @@ pub(crate) async fn misses_are_cached_and_expiry_still_applies(b: Backend) {
     );
 }
 
-pub(crate) async fn cache_ttl_floor(b: Backend) {
-    let h = Harness::new(b).await;
+/// A `cache_ttl` under 30 seconds is refused.
+pub async fn cache_ttl_floor<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     assert_error(
         h.store.get("k").cache_ttl(29).text().await,
         "Invalid cache_ttl of 29. Cache TTL must be at least 30.",

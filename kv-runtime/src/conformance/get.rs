@@ -1,11 +1,14 @@
+//! Reading: missing keys, key rules, value types, metadata, deletes.
+
+use crate::ValueWithMetadata;
 use bytes::Bytes;
-use kv_runtime::ValueWithMetadata;
 use serde_json::json;
 
-use crate::{Backend, Harness};
+use super::{Harness, Target};
 
-pub(crate) async fn missing_key_is_none(b: Backend) {
-    let h = Harness::new(b).await;
+/// Reading a key that was never written gives `None` in every form.
+pub async fn missing_key_is_none<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     assert_eq!(h.store.get("nope").text().await.unwrap(), None);
     assert_eq!(h.store.get("nope").bytes().await.unwrap(), None);
     assert_eq!(h.store.get("nope").json::<u32>().await.unwrap(), None);
@@ -16,13 +19,15 @@ pub(crate) async fn missing_key_is_none(b: Backend) {
             value: None,
             metadata: None,
             expiration: None,
+            version: None,
             cache_status: None
         }
     );
 }
 
-pub(crate) async fn keys_are_case_sensitive_and_slash_is_ordinary(b: Backend) {
-    let h = Harness::new(b).await;
+/// Keys are case-sensitive, and `/` and other characters are ordinary.
+pub async fn keys_are_case_sensitive_and_slash_is_ordinary<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("Key", "upper").await.unwrap();
     h.store.put("key", "lower").await.unwrap();
     h.store.put("a/b/../c", "slashes").await.unwrap();
@@ -52,8 +57,9 @@ pub(crate) async fn keys_are_case_sensitive_and_slash_is_ordinary(b: Backend) {
     );
 }
 
-pub(crate) async fn unicode_key_of_exactly_512_bytes(b: Backend) {
-    let h = Harness::new(b).await;
+/// A key of exactly 512 bytes of multi-byte UTF-8 is accepted.
+pub async fn unicode_key_of_exactly_512_bytes<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     // "€" is 3 bytes: 170 of them plus "ab" is 512 bytes but only 172 chars.
     let key = format!("{}ab", "€".repeat(170));
     assert_eq!(key.len(), 512);
@@ -68,10 +74,11 @@ pub(crate) async fn unicode_key_of_exactly_512_bytes(b: Backend) {
     assert_eq!(h.store.get(key).text().await.unwrap(), None);
 }
 
-pub(crate) async fn text_of_binary_value_is_an_error(b: Backend) {
-    let h = Harness::new(b).await;
+/// `text()` of a value that is not UTF-8 is an error; `bytes()` reads it.
+pub async fn text_of_binary_value_is_an_error<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("bin", vec![0xff, 0xfe]).await.unwrap();
-    crate::assert_error(
+    super::assert_error(
         h.store.get("bin").text().await,
         "value is not valid UTF-8 text (read it with bytes() instead)",
     );
@@ -81,8 +88,9 @@ pub(crate) async fn text_of_binary_value_is_an_error(b: Backend) {
     );
 }
 
-pub(crate) async fn json_of_non_json_value_is_an_error(b: Backend) {
-    let h = Harness::new(b).await;
+/// `json()` of a value that is not JSON of the type asked for is an error.
+pub async fn json_of_non_json_value_is_an_error<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("text", "not json").await.unwrap();
     let err = h
         .store
@@ -90,7 +98,7 @@ pub(crate) async fn json_of_non_json_value_is_an_error(b: Backend) {
         .json::<serde_json::Value>()
         .await
         .unwrap_err();
-    assert!(matches!(err, kv_runtime::Error::Json(_)));
+    assert!(matches!(err, crate::Error::Json(_)));
     assert!(
         err.to_string()
             .starts_with("value is not valid JSON for the requested type"),
@@ -104,8 +112,9 @@ pub(crate) async fn json_of_non_json_value_is_an_error(b: Backend) {
     assert_eq!(h.store.get("num").json::<u32>().await.unwrap(), Some(42));
 }
 
-pub(crate) async fn get_with_metadata_shapes(b: Backend) {
-    let h = Harness::new(b).await;
+/// `get_with_metadata` returns value, metadata and expiration, and `None`s for a missing key.
+pub async fn get_with_metadata_shapes<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("file:456", vec![1, 2, 3])
         .metadata(json!({"contentType": "image/png"}))
@@ -126,8 +135,9 @@ pub(crate) async fn get_with_metadata_shapes(b: Backend) {
     assert_eq!(r.metadata, None);
 }
 
-pub(crate) async fn delete_is_idempotent(b: Backend) {
-    let h = Harness::new(b).await;
+/// Deleting a missing key succeeds, and a deleted key reads as `None`.
+pub async fn delete_is_idempotent<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("k", "v").await.unwrap();
     h.store.delete("k").await.unwrap();
     h.store.delete("k").await.unwrap();
@@ -136,8 +146,9 @@ pub(crate) async fn delete_is_idempotent(b: Backend) {
     assert!(h.store.list().await.unwrap().keys.is_empty());
 }
 
-pub(crate) async fn handles_share_data(b: Backend) {
-    let h = Harness::new(b).await;
+/// Two handles to one store see each other's writes.
+pub async fn handles_share_data<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let other = h.rt.store("s").unwrap();
     h.store.put("k", "v").await.unwrap();
     assert_eq!(other.get("k").text().await.unwrap().as_deref(), Some("v"));
@@ -152,7 +163,7 @@ pub(crate) async fn handles_share_data(b: Backend) {
     let elsewhere = h.rt.store("elsewhere").unwrap();
     assert_eq!(elsewhere.get("k").text().await.unwrap(), None);
     assert_eq!(h.rt.open_stores(), ["elsewhere", "s"]);
-    crate::assert_error(
+    super::assert_error(
         h.rt.store("Bad Name"),
         "invalid store name \"Bad Name\": use lowercase letters, digits, `-` and `_`, starting with a letter, at most 128 bytes",
     );

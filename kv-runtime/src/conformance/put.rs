@@ -1,12 +1,15 @@
+//! Writing values of every kind, and what a put replaces.
+
+use crate::Json;
 use bytes::Bytes;
-use kv_runtime::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{Backend, Harness, T0};
+use super::{Harness, T0, Target};
 
-pub(crate) async fn text_round_trip(b: Backend) {
-    let h = Harness::new(b).await;
+/// Text written is read back as text, and a second put replaces it.
+pub async fn text_round_trip<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("user:123", "John Doe").await.unwrap();
     assert_eq!(
         h.store.get("user:123").text().await.unwrap().as_deref(),
@@ -28,8 +31,9 @@ struct Session {
     roles: Vec<String>,
 }
 
-pub(crate) async fn all_value_types_round_trip(b: Backend) {
-    let h = Harness::new(b).await;
+/// Every kind of value (bytes, slices, arrays, text, JSON) reads back as written.
+pub async fn all_value_types_round_trip<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let s = &h.store;
     s.put("vec", vec![1u8, 2, 3]).await.unwrap();
     s.put("bytes", Bytes::from_static(b"\x00bytes"))
@@ -69,8 +73,9 @@ pub(crate) async fn all_value_types_round_trip(b: Backend) {
     );
 }
 
-pub(crate) async fn empty_value_is_a_value(b: Backend) {
-    let h = Harness::new(b).await;
+/// The empty value is stored and read as a value, not as a missing key.
+pub async fn empty_value_is_a_value<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store.put("empty", "").await.unwrap();
     assert_eq!(
         h.store.get("empty").text().await.unwrap().as_deref(),
@@ -84,8 +89,9 @@ pub(crate) async fn empty_value_is_a_value(b: Backend) {
     assert_eq!(page.keys.len(), 1);
 }
 
-pub(crate) async fn binary_bytes_round_trip(b: Backend) {
-    let h = Harness::new(b).await;
+/// Bytes that are not UTF-8 round-trip exactly.
+pub async fn binary_bytes_round_trip<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     let all: Vec<u8> = (0..=255).collect();
     h.store.put("bin", all.clone()).await.unwrap();
     assert_eq!(
@@ -94,8 +100,9 @@ pub(crate) async fn binary_bytes_round_trip(b: Backend) {
     );
 }
 
-pub(crate) async fn put_replaces_value_expiration_and_metadata(b: Backend) {
-    let h = Harness::new(b).await;
+/// A put replaces value, expiration and metadata together; a put without metadata removes it.
+pub async fn put_replaces_value_expiration_and_metadata<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     h.store
         .put("k", "first")
         .expiration_ttl(120)
@@ -125,8 +132,9 @@ pub(crate) async fn put_replaces_value_expiration_and_metadata(b: Backend) {
     );
 }
 
-pub(crate) async fn metadata_is_any_json(b: Backend) {
-    let h = Harness::new(b).await;
+/// Metadata may be any JSON value, not only an object; JSON null means none.
+pub async fn metadata_is_any_json<T: Target>(t: T) {
+    let h = Harness::new(t).await;
     for (key, metadata) in [
         ("object", json!({"contentType": "image/png", "size": 1024})),
         ("string", json!("just a string")),
@@ -154,16 +162,17 @@ pub(crate) async fn metadata_is_any_json(b: Backend) {
     );
 }
 
-pub(crate) async fn json_serialization_failure_writes_nothing(b: Backend) {
+/// A value or metadata that fails to serialize is an error, and nothing is written.
+pub async fn json_serialization_failure_writes_nothing<T: Target>(t: T) {
     use std::collections::HashMap;
-    let h = Harness::new(b).await;
+    let h = Harness::new(t).await;
     h.store.put("k", "before").await.unwrap();
     let before = h.dump().await;
     // JSON object keys must be strings: a map keyed by tuples cannot serialize.
     let bad: HashMap<(u8, u8), u8> = HashMap::from([((1, 2), 3)]);
     let err = h.store.put("k", Json(&bad)).await.unwrap_err();
-    assert!(matches!(err, kv_runtime::Error::Json(_)), "{err}");
+    assert!(matches!(err, crate::Error::Json(_)), "{err}");
     let err = h.store.put("k", "after").metadata(&bad).await.unwrap_err();
-    assert!(matches!(err, kv_runtime::Error::Json(_)), "{err}");
+    assert!(matches!(err, crate::Error::Json(_)), "{err}");
     assert_eq!(h.dump().await, before);
 }

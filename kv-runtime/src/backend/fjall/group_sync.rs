@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use fjall::{Database, PersistMode};
 
-use super::fjall::blocking;
+use super::blocking;
 use crate::error::{Error, Result};
 
 pub(crate) struct GroupSync {

@@ -1,0 +1,13 @@
+//! The conformance kit (`kv_runtime::conformance`) against every built-in backend.
+//!
+//! The Redis and PostgreSQL suites find their servers through environment variables
+//! (`.ci/run` starts them and sets them); without them they skip, saying so, or fail
+//! when `CI` is set.
+
+mod memory {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::MemoryTarget);
+}
+
+mod fjall {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::FjallTarget);
+}
