@@ -25,20 +25,9 @@ use http::StatusCode;
 use crate::error::Error;
 
 impl Error {
-    /// The HTTP status this error maps to: 413 for a value over the limit, 412 for a
-    /// refused conditional write, 400 for other invalid input, 503 for a locked data
-    /// directory, 500 otherwise.
+    /// The HTTP status this error maps to (see [`Error::http_status`], the one mapping).
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::ValueTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BulkItem { source, .. } if matches!(**source, Self::ValueTooLarge { .. }) => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            Self::Locked { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            error if error.is_conflict() => StatusCode::PRECONDITION_FAILED,
-            error if error.is_invalid_input() => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
