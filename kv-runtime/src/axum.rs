@@ -75,8 +75,14 @@ mod tests {
         );
         let (status, _) = respond(Error::ValueTooLarge { size: 2, max: 1 }).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let conflict = Error::conflict("k", crate::backend::Condition::Absent, None);
+        assert_eq!(respond(conflict).await.0, StatusCode::PRECONDITION_FAILED);
         let (status, body) = respond(Error::backend("fjall", "disk on fire at /secret/path")).await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a retry may succeed"
+        );
         assert_eq!(
             body["error"]["message"], "internal error",
             "internals are not sent"
