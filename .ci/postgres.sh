@@ -91,10 +91,14 @@ start() {
     exit 1
   fi
   printf '%s\n' "$port" > "$dir/port"
-  as_postgres "$bin/psql" -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 >&2 <<SQL
-CREATE ROLE kv LOGIN PASSWORD '$password';
-CREATE DATABASE kv OWNER kv;
-SQL
+  as_postgres "$bin/psql" -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE kv LOGIN PASSWORD '$password'" >&2
+  # A database whose text collation is not byte order (ICU en-US sorts a < B < é < z),
+  # so that the tests show keys sort by bytes whatever the collation.
+  as_postgres "$bin/psql" -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE DATABASE kv OWNER kv TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'" >&2 2>/dev/null \
+    || as_postgres "$bin/psql" -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+      -c "CREATE DATABASE kv OWNER kv" >&2
   as_postgres "$bin/psql" -q -h "$dir" -p "$port" -U postgres -d kv -v ON_ERROR_STOP=1 \
     -c "GRANT CREATE ON SCHEMA public TO kv" >&2
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir"

@@ -10,9 +10,10 @@ use crate::{Config, Runtime, RuntimeBuilder, StoreConfig};
 
 /// The environment variable that names the test server:
 /// `postgres://user:password@host:port/database` (`.ci/postgres.sh start` prints it).
-pub const POSTGRES_URL_VAR: &str = "KV_TEST_POSTGRES_URL";
+const POSTGRES_URL_VAR: &str = "KV_TEST_POSTGRES_URL";
 
-/// The postgres backend, on the server that [`POSTGRES_URL_VAR`] names: each test gets
+/// The postgres backend, on the server that `KV_TEST_POSTGRES_URL` names
+/// (`postgres://user:password@host:port/database`): each test gets
 /// a namespace of its own (through a unique application name) in the default tables.
 /// Shared and persistent, as a database is. Without the variable every test skips,
 /// saying so — or fails when `CI` is set.
@@ -22,7 +23,7 @@ pub struct PostgresTarget {
 }
 
 impl PostgresTarget {
-    /// The target on the server [`POSTGRES_URL_VAR`] names, if it is set.
+    /// The target on the server `KV_TEST_POSTGRES_URL` names, if it is set.
     pub fn new() -> Self {
         Self {
             url: std::env::var(POSTGRES_URL_VAR)
@@ -38,7 +39,7 @@ impl PostgresTarget {
 }
 
 /// A name no other test (in this or another process) uses.
-pub(crate) fn unique_name(what: &str) -> String {
+fn unique_name(what: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -51,14 +52,10 @@ pub(crate) fn unique_name(what: &str) -> String {
     )
 }
 
-/// A place on the server: the application name the test's stores live under.
-#[derive(Debug)]
-pub struct PostgresPlace {
-    application: String,
-}
-
 impl Target for PostgresTarget {
-    type Place = PostgresPlace;
+    /// The application name the test's stores live under: their namespaces are
+    /// `{application}/{store}`.
+    type Place = String;
 
     fn unavailable(&self) -> Option<String> {
         match self.url {
@@ -70,21 +67,16 @@ impl Target for PostgresTarget {
         }
     }
 
-    fn place(&self) -> BoxFuture<'static, PostgresPlace> {
-        ready(PostgresPlace {
-            application: unique_name("kvtest"),
-        })
-        .boxed()
+    fn place(&self) -> BoxFuture<'static, String> {
+        ready(unique_name("kvtest")).boxed()
     }
 
-    fn runtime(&self, place: &PostgresPlace, store: StoreConfig) -> RuntimeBuilder {
+    fn runtime(&self, place: &String, store: StoreConfig) -> RuntimeBuilder {
         let mut config = Config::default();
         config.defaults = store
             .backend(crate::backend::postgres::NAME)
             .setting("url", self.url.clone().unwrap_or_default());
-        Runtime::builder()
-            .config(config)
-            .application(place.application.clone())
+        Runtime::builder().config(config).application(place.clone())
     }
 
     fn shared(&self) -> bool {

@@ -214,7 +214,7 @@ pub(super) fn parse(payload: &str) -> Option<Change> {
 }
 
 fn unhex(hex: &str) -> Option<String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes = (0..hex.len())
