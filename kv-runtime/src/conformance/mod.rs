@@ -368,6 +368,7 @@ macro_rules! __conformance_behaviours {
             get::get_with_metadata_shapes,
             get::delete_is_idempotent,
             get::handles_share_data,
+            get::head_reads_without_the_value,
             limits::empty_key_rejected,
             limits::reserved_keys_rejected,
             limits::key_over_512_bytes_rejected,
