@@ -547,3 +547,75 @@ fn a_server_stopped_mid_run_gives_errors_in_time_and_recovers() {
         assert_eq!(next(&mut changes).await, Change::put("k", v, None));
     });
 }
+
+#[test]
+fn a_chunked_read_finishes_with_the_version_it_started_while_replaced() {
+    let Some(url) = server("chunked_read_snapshot") else {
+        return;
+    };
+    tokio().block_on(async {
+        let rt = open(config(&url, ""), &unique("app")).await.unwrap();
+        let store = rt.store("s").unwrap();
+        let old = vec![1u8; 4 * 256 * 1024 + 3];
+        store.put("big", old.clone()).await.unwrap();
+        let mut stream = store.get("big").stream().await.unwrap().unwrap();
+        let first = stream.next().await.unwrap().unwrap();
+        // Replaced (its chunks deleted by the trigger) and then deleted, mid-read.
+        store.put("big", vec![2u8; 5 * 256 * 1024]).await.unwrap();
+        store.put("big", "small now").await.unwrap();
+        let mut read = first.to_vec();
+        while let Some(chunk) = stream.next().await {
+            read.extend_from_slice(&chunk.unwrap());
+        }
+        assert!(read == old, "the read saw one version, the old one");
+        assert_eq!(
+            store.get("big").text().await.unwrap().as_deref(),
+            Some("small now")
+        );
+        // A read dropped half-way gives its connection back: many in a row still work.
+        for _ in 0..40 {
+            store
+                .put("big2", vec![3u8; 2 * 256 * 1024 + 1])
+                .await
+                .unwrap();
+            let mut stream = store.get("big2").stream().await.unwrap().unwrap();
+            stream.next().await.unwrap().unwrap();
+        }
+        assert_eq!(store.count().await.unwrap(), 2);
+    });
+}
+
+#[test]
+fn delete_prefix_reports_each_live_key_to_watchers() {
+    let Some(url) = server("delete_prefix_watch") else {
+        return;
+    };
+    tokio().block_on(async {
+        let clock = ManualClock::new(T0);
+        let rt = Runtime::builder()
+            .config(config(&url, ""))
+            .application(unique("app"))
+            .clock(clock.clone())
+            .open()
+            .await
+            .unwrap();
+        let store = rt.store("s").unwrap();
+        store.put("p:gone", "v").expiration_ttl(60).await.unwrap();
+        for i in 0..3 {
+            store.put(format!("p:{i}"), "v").await.unwrap();
+        }
+        store.put("q", "v").await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        let mut changes = store.watch().await.unwrap();
+        assert_eq!(store.delete_prefix("p:").await.unwrap(), 3);
+        for i in 0..3 {
+            assert_eq!(next(&mut changes).await, Change::delete(format!("p:{i}")));
+        }
+        let v = store.put("after", "v").await.unwrap();
+        assert_eq!(
+            next(&mut changes).await,
+            Change::put("after", v, None),
+            "no change for the expired key"
+        );
+    });
+}

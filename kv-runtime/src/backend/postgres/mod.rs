@@ -99,6 +99,7 @@ use crate::error::{Error, Result};
 use crate::version::Version;
 
 mod blobs;
+mod bulk;
 mod list;
 mod pool;
 mod records;
