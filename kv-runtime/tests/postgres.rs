@@ -619,3 +619,99 @@ fn delete_prefix_reports_each_live_key_to_watchers() {
         );
     });
 }
+
+/// A TCP proxy to the test server that can go silent: connections stay open but no
+/// byte passes, as with a hung server or a dead network path.
+async fn silent_proxy(
+    target: std::net::SocketAddr,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let silent = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let flag = Arc::clone(&silent);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            for (mut from, mut to, flag) in [
+                (
+                    Box::new(cr) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                    Box::new(sw) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+                    Arc::clone(&flag),
+                ),
+                (Box::new(sr), Box::new(cw), Arc::clone(&flag)),
+            ] {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let Ok(n) = from.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        while flag.load(Ordering::Relaxed) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        if to.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (port, silent)
+}
+
+#[test]
+fn a_silent_server_gives_errors_within_the_timeout() {
+    let Some(url) = server("silent_server") else {
+        return;
+    };
+    let authority = url.split_once('@').unwrap().1.split('/').next().unwrap();
+    let target: std::net::SocketAddr = authority.parse().unwrap();
+    tokio().block_on(async {
+        let (port, silent) = silent_proxy(target).await;
+        let proxied = url.replacen(authority, &format!("127.0.0.1:{port}"), 1);
+        let rt = open(config(&proxied, "timeout_ms = 800"), &unique("app"))
+            .await
+            .unwrap();
+        let store = rt.store("s").unwrap();
+        store.put("k", "before").await.unwrap();
+        silent.store(true, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let err = store.put("k", "during").await.unwrap_err().to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}: {err}",
+            started.elapsed()
+        );
+        assert!(err.contains("no answer within 800 ms"), "{err}");
+        silent.store(false, std::sync::atomic::Ordering::Relaxed);
+        // The stuck connection was closed, not reused: the next calls work.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let value = loop {
+            match store.get("k").text().await {
+                Ok(value) => break value,
+                Err(e) if Instant::now() < deadline => eprintln!("not yet: {e}"),
+                Err(e) => panic!("no recovery: {e}"),
+            }
+        };
+        assert!(
+            matches!(value.as_deref(), Some("before" | "during")),
+            "{value:?}"
+        );
+        store.put("k", "after").await.unwrap();
+        assert_eq!(
+            store.get("k").text().await.unwrap().as_deref(),
+            Some("after")
+        );
+    });
+}
