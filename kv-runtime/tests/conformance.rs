@@ -11,3 +11,8 @@ mod memory {
 mod fjall {
     kv_runtime::conformance_suite!(kv_runtime::conformance::FjallTarget);
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::PostgresTarget::new());
+}

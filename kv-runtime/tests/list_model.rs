@@ -122,4 +122,10 @@ proptest! {
     fn fjall_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
         run(FjallTarget, ops)?;
     }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::PostgresTarget::new(), ops)?;
+    }
 }

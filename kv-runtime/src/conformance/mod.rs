@@ -40,6 +40,8 @@ pub mod get;
 pub mod limits;
 pub mod list;
 pub mod persistence;
+#[cfg(feature = "postgres")]
+mod postgres_target;
 pub mod prefix;
 pub mod put;
 pub mod stream;
@@ -48,6 +50,8 @@ pub mod touch;
 pub mod versions;
 pub mod watch;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres_target::PostgresTarget;
 pub use self::targets::{FjallTarget, MemoryTarget};
 
 /// The clock's reading when a test starts.
