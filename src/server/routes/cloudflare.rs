@@ -21,7 +21,7 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use crate::server::body::{SharedBody, content_length, drain};
-use crate::server::envelope::{cloudflare, cloudflare_with_info};
+use crate::server::envelope::{cloudflare, cloudflare_with_info, json_response};
 use crate::server::error::{ApiError, Code};
 use crate::server::extract::{ApiQuery, Precondition, Store, StoreKey, etag};
 use crate::server::limits::{
@@ -325,48 +325,71 @@ pub(crate) async fn put_value(
         return Err(error.into());
     }
 
-    let shared = SharedBody::new(body);
-    let result = async {
-        let (value, metadata): (kv_runtime::Value, _) = if is_multipart {
-            let parts = multipart::read(content_type, shared.clone(), max).await?;
-            (parts.value.into(), parts.metadata)
-        } else if let Some(len) = declared.filter(|&n| n <= INLINE_RESPONSE_BYTES) {
-            // Small and declared: read it whole (bounded by its Content-Length).
-            let mut buf = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
-            let mut stream = shared.clone();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(
-                        Code::InvalidRequest,
-                        format!("cannot read the body: {e}"),
-                    )
-                })?;
-                buf.extend_from_slice(&chunk);
-                store.check_value_size(buf.len() as u64)?;
+    let result = if !is_multipart && declared.is_some_and(|n| n <= INLINE_RESPONSE_BYTES) {
+        // Small and declared: read whole (bounded by its Content-Length, which the
+        // store's limit already passed), without the streaming path's shared handle.
+        match read_small(body, &store).await {
+            Ok(bytes) => {
+                let request = store.put(key, bytes).expiration_ttl(ttl).expiration(at);
+                precondition.apply(request).await.map_err(ApiError::from)
             }
-            (Bytes::from(buf).into(), None)
-        } else {
-            (kv_runtime::Body::from_stream(shared.clone()).into(), None)
-        };
-        let request = store
-            .put(key, value)
-            .expiration_ttl(ttl)
-            .expiration(at)
-            .metadata(metadata);
-        precondition.apply(request).await.map_err(ApiError::from)
-    }
-    .await;
-    match result {
-        Ok(version) => {
-            let mut response = cloudflare(serde_json::json!({}));
-            response.headers_mut().insert(header::ETAG, etag(version));
-            Ok(response)
+            Err(error) => Err(error),
         }
-        Err(error) => {
+    } else {
+        let shared = SharedBody::new(body);
+        let result = async {
+            let (value, metadata): (kv_runtime::Value, _) = if is_multipart {
+                let parts = multipart::read(content_type, shared.clone(), max).await?;
+                (parts.value.into(), parts.metadata)
+            } else {
+                (kv_runtime::Body::from_stream(shared.clone()).into(), None)
+            };
+            let mut request = store.put(key, value).expiration_ttl(ttl).expiration(at);
+            if let Some(metadata) = metadata {
+                request = request.metadata(metadata);
+            }
+            precondition.apply(request).await.map_err(ApiError::from)
+        }
+        .await;
+        if result.is_err() {
             shared.drain().await;
-            Err(error)
+        }
+        result
+    };
+    let version = result?;
+    let mut response = json_response(StatusCode::OK, EMPTY_RESULT);
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
+}
+
+/// `{"success":true,...,"result":{}}`: the answer of a value write or delete, as bytes.
+const EMPTY_RESULT: &[u8] = br#"{"success":true,"errors":[],"messages":[],"result":{}}"#;
+
+/// Reads a small body whole: one chunk without copying, several into one buffer, each
+/// checked against the store's limit. What is left is drained after an error.
+async fn read_small(body: Body, store: &kv_runtime::KvStore) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let unreadable = |e: axum::Error| {
+        ApiError::bad_request(Code::InvalidRequest, format!("cannot read the body: {e}"))
+    };
+    let Some(first) = stream.next().await.transpose().map_err(unreadable)? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = stream.next().await.transpose().map_err(unreadable)? else {
+        return Ok(first);
+    };
+    let mut buf = BytesMut::with_capacity(first.len() + second.len());
+    buf.extend_from_slice(&first);
+    buf.extend_from_slice(&second);
+    while let Some(chunk) = stream.next().await {
+        buf.extend_from_slice(&chunk.map_err(unreadable)?);
+        if let Err(error) = store.check_value_size(buf.len() as u64) {
+            drain(stream).await;
+            return Err(error.into());
         }
     }
+    store.check_value_size(buf.len() as u64)?;
+    Ok(buf.freeze())
 }
 
 /// Deletes a key; deleting a missing key succeeds. With `If-Match: "<version>"`, only
@@ -394,7 +417,7 @@ pub(crate) async fn delete_value(
         request = request.if_version(version);
     }
     request.await?;
-    Ok(cloudflare(serde_json::json!({})))
+    Ok(json_response(StatusCode::OK, EMPTY_RESULT))
 }
 
 /// A key's metadata: `result` is the JSON stored with the value, or `null`.
