@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; one module per command group.
 
 mod build;
+mod project;
 mod serve;
 
 use std::io::IsTerminal as _;
