@@ -35,7 +35,7 @@ enum Command {
     /// Authentication comes from the environment: KV_API_KEY, KV_USERNAME and
     /// KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL (with KV_JWT_ISSUER, KV_JWT_AUDIENCE).
     /// With none set, data routes answer 401 unless --no-auth is given.
-    #[command(after_help = "Example: KV_API_KEY=s3cret kv serve --config kv.toml")]
+    #[command(after_help = "Example: kv serve --config kv.toml (with KV_API_KEY=... set)")]
     Serve(serve::ServeArgs),
     /// Put, get, list and delete single keys, locally or on a `kv serve` (--remote).
     #[command(

@@ -173,13 +173,13 @@ async fn import(prepared: Prepared, args: ImportArgs) -> Result<()> {
         .iter()
         .map(|(name, n)| format!("{name}: {n}"))
         .collect();
-    if counts.expired > 0 {
+    if counts.expired > 0 && !args.json {
         session.ui.warn(format_args!(
             "skipped {} keys that had expired",
             counts.expired
         ));
     }
-    if counts.too_soon > 0 {
+    if counts.too_soon > 0 && !args.json {
         session.ui.warn(format_args!(
             "skipped {} keys that expire sooner than the store's min_ttl allows to write",
             counts.too_soon
