@@ -293,3 +293,30 @@ fn every_help_shows_an_example() {
             .stdout(predicates::str::contains("Example: kv "));
     }
 }
+
+#[test]
+fn the_fjall_block_cache_is_set_in_backends_fjall() {
+    let project = Project::new();
+    project.write(
+        "kv.toml",
+        "data_dir = \"data\"\n[backends.fjall]\nblock_cache_size = 16777216\n",
+    );
+    project
+        .kv()
+        .args(["key", "put", "demo-cache", "k", "v"])
+        .assert()
+        .success();
+    project.write(
+        "kv.toml",
+        "data_dir = \"data\"\n[backends.fjall]\nblock_cache_size = 16777216\n\
+         [stores.demo-cache]\nblock_cache_size = 5\n",
+    );
+    project
+        .kv()
+        .args(["key", "get", "demo-cache", "k"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "the block cache belongs to the whole fjall database",
+        ));
+}

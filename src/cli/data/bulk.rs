@@ -14,6 +14,7 @@ use super::encoding;
 use super::error::{DataError, Result};
 use super::key::print_json;
 use super::output::Output;
+use super::progress::Interrupt;
 use super::target::{Item, Limits};
 use super::{Common, Prepared, block_on};
 use crate::cli::Failure;
@@ -253,6 +254,7 @@ async fn put(prepared: Prepared, args: FileArgs) -> Result<()> {
         checked.push(item);
     }
     let total = checked.len();
+    let interrupt = Interrupt::install();
     let mut progress = session
         .ui
         .progress(false, &format!("writing {}", args.store), None);
@@ -268,6 +270,12 @@ async fn put(prepared: Prepared, args: FileArgs) -> Result<()> {
                 .peek()
                 .is_none_or(|next| bytes + next.value.len() > BATCH_BYTES);
         if full {
+            if interrupt.requested() {
+                return Err(DataError::new(format!(
+                    "{name}: interrupted: wrote {written} of {total} keys, in whole batches; \
+                     running the same command again writes them all"
+                )));
+            }
             let count = batch.len();
             let size = bytes as u64;
             target
@@ -318,8 +326,15 @@ async fn delete(prepared: Prepared, args: FileArgs) -> Result<()> {
     let mut progress = session
         .ui
         .progress(false, &format!("deleting from {}", args.store), None);
+    let interrupt = Interrupt::install();
     let mut deleted = 0usize;
     for batch in keys.chunks(MAX_BULK_ITEMS) {
+        if interrupt.requested() {
+            return Err(DataError::new(format!(
+                "{name}: interrupted: deleted {deleted} of {} keys, in whole batches",
+                keys.len()
+            )));
+        }
         target.delete_many(batch.to_vec()).await.map_err(|e| {
             e.context(format_args!(
                 "{name}: {deleted} of {} deleted before",
@@ -368,10 +383,20 @@ async fn get(prepared: Prepared, args: FileArgs) -> Result<()> {
     let mut progress = session
         .ui
         .progress(true, &format!("reading {}", args.store), None);
+    let interrupt = Interrupt::install();
     let mut missing = Vec::new();
     let mut found_any = false;
     out.write(b"[")?;
-    for key in &keys {
+    for (read, key) in keys.iter().enumerate() {
+        if interrupt.requested() {
+            progress.finish();
+            out.write(b"\n]\n")?;
+            out.finish()?;
+            return Err(DataError::new(format!(
+                "{name}: interrupted after reading {read} of {} keys; the output is incomplete",
+                keys.len()
+            )));
+        }
         let Some(found) = target.get(key).await? else {
             missing.push(shown(key));
             continue;

@@ -296,8 +296,9 @@ impl Importer<'_> {
         interrupt: &Interrupt,
     ) -> Result<()> {
         self.counts.records += 1;
-        let here = lines.here();
-        let target = self.target(&record.store).map_err(|e| e.context(&here))?;
+        let target = self
+            .target(&record.store)
+            .map_err(|e| e.context(lines.here()))?;
         let skip = record.expiration.and_then(|at| {
             let now = target.now();
             if at <= now {
@@ -322,7 +323,7 @@ impl Importer<'_> {
             more,
         } = record;
         let first = encoding::decode(value, base64)
-            .map_err(|e| DataError::new(format!("{here}: key {key:?}: {e}")))?;
+            .map_err(|e| DataError::new(format!("{}: key {key:?}: {e}", lines.here())))?;
         if let Some(expired) = skip {
             if expired {
                 self.counts.expired += 1;

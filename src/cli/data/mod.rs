@@ -33,6 +33,9 @@ use self::remote::Remote;
 use self::target::{Limits, Target};
 use super::{Failure, fail, project, usage};
 
+/// The fjall block cache of a data command's runtime, unless `kv.toml` sets one.
+const CLI_BLOCK_CACHE_BYTES: i64 = 8 * 1024 * 1024;
+
 /// The options every data command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
@@ -94,6 +97,12 @@ impl Prepared {
                 }
             }
             (None, Some(mut config)) => {
+                // A command is one short scan or write pass: fjall's default 64 MiB block
+                // cache would only raise its peak memory.
+                let fjall = config.backend_settings("fjall");
+                if fjall.get("block_cache_size").is_none() {
+                    fjall.set("block_cache_size", CLI_BLOCK_CACHE_BYTES);
+                }
                 if restore {
                     config.defaults.min_ttl = 1;
                     for store in config.stores.values_mut() {

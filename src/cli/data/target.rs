@@ -114,9 +114,13 @@ impl Target {
                 let Some(stream) = found.value else {
                     return Ok(None);
                 };
-                let what = format!("reading the value of key {key:?}");
+                let key = key.to_owned();
                 let chunks = stream
-                    .map(move |chunk| chunk.map_err(|e| DataError::runtime(&what, e)))
+                    .map(move |chunk| {
+                        chunk.map_err(|e| {
+                            DataError::runtime(format_args!("reading the value of key {key:?}"), e)
+                        })
+                    })
                     .boxed();
                 Ok(Some(Found {
                     chunks,
