@@ -1,21 +1,20 @@
 //! `kv bulk put|get|delete <STORE> FILE.json`, in wrangler's file formats: every item
 //! is validated before anything is written, then written in batches within the limits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use clap::{Args, Subcommand};
 use futures_util::StreamExt as _;
-use kv_runtime::Error as RuntimeError;
-use kv_runtime::limits::{MAX_BULK_ITEMS, MAX_KEY_BYTES, MAX_METADATA_BYTES};
-use serde::{Deserialize, Serialize};
+use kv_runtime::limits::MAX_BULK_ITEMS;
+use serde::Serialize;
 
+use super::bulk_file::{FileItem, FileKey, check_key, read_file, shown, validate};
 use super::encoding;
 use super::error::{DataError, Result};
 use super::key::print_json;
 use super::output::Output;
 use super::progress::Interrupt;
-use super::target::{Item, Limits};
 use super::{Common, Prepared, block_on};
 use crate::cli::Failure;
 
@@ -69,170 +68,6 @@ pub(crate) fn run(command: BulkCommand) -> std::result::Result<(), Failure> {
             block_on(delete(prepared, args))
         }
     }
-}
-
-/// One item of a bulk put file.
-#[derive(Debug, Deserialize)]
-struct FileItem {
-    key: String,
-    value: String,
-    #[serde(default)]
-    base64: bool,
-    #[serde(default)]
-    expiration: Option<serde_json::Value>,
-    #[serde(default)]
-    expiration_ttl: Option<serde_json::Value>,
-    #[serde(default)]
-    metadata: Option<serde_json::Value>,
-}
-
-/// A key in a bulk get or delete file: a string, or an object with `key` (or `name`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum FileKey {
-    Name(String),
-    Object {
-        #[serde(alias = "name")]
-        key: String,
-    },
-}
-
-impl FileKey {
-    fn into_key(self) -> String {
-        match self {
-            FileKey::Name(key) | FileKey::Object { key } => key,
-        }
-    }
-}
-
-/// The file, parsed; a syntax error names its line and column.
-fn read_file<T: serde::de::DeserializeOwned>(path: &Path, shape: &str) -> Result<(T, String)> {
-    let (bytes, name) = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| DataError::new(format!("cannot read standard input: {e}")))?;
-        (bytes, "standard input".to_owned())
-    } else {
-        let bytes = std::fs::read(path)
-            .map_err(|e| DataError::new(format!("cannot read `{}`: {e}", path.display())))?;
-        (bytes, format!("`{}`", path.display()))
-    };
-    let parsed = serde_json::from_slice(&bytes)
-        .map_err(|e| DataError::new(format!("{name} is not {shape}: {e}; nothing was written")))?;
-    Ok((parsed, name))
-}
-
-/// A key, shortened for a message.
-fn shown(key: &str) -> String {
-    if key.len() <= 40 {
-        return format!("{key:?}");
-    }
-    let mut end = 40;
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{:?}… ({} bytes)", &key[..end], key.len())
-}
-
-/// What is wrong with `key`, in the runtime's words.
-fn check_key(key: &str) -> std::result::Result<(), RuntimeError> {
-    if key.is_empty() {
-        return Err(RuntimeError::EmptyKey);
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(RuntimeError::KeyTooLong {
-            len: key.len(),
-            max: MAX_KEY_BYTES,
-        });
-    }
-    if key == "." || key == ".." {
-        return Err(RuntimeError::ReservedKey {
-            key: key.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// A whole number of seconds, as Cloudflare's clients send them (`120` or `120.0`).
-fn seconds(
-    name: &str,
-    value: Option<&serde_json::Value>,
-) -> std::result::Result<Option<u64>, String> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => {
-            if let Some(n) = n.as_u64() {
-                return Ok(Some(n));
-            }
-            match n.as_f64() {
-                Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 =>
-                {
-                    #[allow(
-                        clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss,
-                        reason = "checked: whole, non-negative, below u64::MAX"
-                    )]
-                    Ok(Some(f as u64))
-                }
-                _ => Err(format!(
-                    "Invalid {name} of {n}. Please specify a non-negative integer."
-                )),
-            }
-        }
-        Some(other) => Err(format!(
-            "Invalid {name} of {other}. Please specify a non-negative integer."
-        )),
-    }
-}
-
-/// Checks one item against the store's limits, as a put would.
-fn validate(item: FileItem, limits: Limits, now: u64) -> std::result::Result<Item<Bytes>, String> {
-    check_key(&item.key).map_err(|e| e.to_string())?;
-    let value = encoding::decode(item.value, item.base64)?;
-    if value.len() as u64 > limits.max_value_size {
-        return Err(RuntimeError::ValueTooLarge {
-            size: value.len() as u64,
-            max: limits.max_value_size,
-        }
-        .to_string());
-    }
-    let metadata = item.metadata.filter(|m| !m.is_null());
-    if let Some(metadata) = &metadata {
-        let size = metadata.to_string().len();
-        if size > MAX_METADATA_BYTES {
-            return Err(RuntimeError::MetadataTooLarge {
-                size,
-                max: MAX_METADATA_BYTES,
-            }
-            .to_string());
-        }
-    }
-    let ttl = seconds("expiration_ttl", item.expiration_ttl.as_ref())?;
-    let expiration = seconds("expiration", item.expiration.as_ref())?;
-    match (ttl, expiration) {
-        (Some(ttl), _) if ttl < limits.min_ttl => {
-            return Err(RuntimeError::ExpirationTtlTooShort {
-                ttl,
-                min: limits.min_ttl,
-            }
-            .to_string());
-        }
-        (None, Some(at)) if at < now.saturating_add(limits.min_ttl) => {
-            return Err(RuntimeError::ExpirationTooSoon {
-                at,
-                min: limits.min_ttl,
-            }
-            .to_string());
-        }
-        _ => {}
-    }
-    Ok(Item {
-        key: item.key,
-        value,
-        ttl,
-        expiration,
-        metadata,
-    })
 }
 
 async fn put(prepared: Prepared, args: FileArgs) -> Result<()> {

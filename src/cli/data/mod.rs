@@ -9,8 +9,10 @@ pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod key;
 
+mod bulk_file;
 mod encoding;
 mod error;
+mod lines;
 mod output;
 mod progress;
 mod records;

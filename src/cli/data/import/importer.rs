@@ -1,21 +1,18 @@
-//! `kv import FILE [--into STORE]`: an export read back, in batches, idempotently.
+//! The reading loop of `kv import`: records into batches, split values into streamed
+//! puts, every error with its line.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 
 use bytes::Bytes;
-use clap::Args;
 use futures_util::StreamExt as _;
 
-use super::encoding;
-use super::error::{DataError, Result};
-use super::key::print_json;
-use super::progress::{Interrupt, Progress};
-use super::records::{End, FORMAT, Header, Record, VERSION};
-use super::target::{Item, Target, Value};
-use super::{Common, Prepared, Session, block_on};
-use crate::cli::Failure;
+use crate::cli::data::Session;
+use crate::cli::data::encoding;
+use crate::cli::data::error::{DataError, Result};
+use crate::cli::data::lines::Lines;
+use crate::cli::data::progress::{Interrupt, Progress};
+use crate::cli::data::records::{End, FORMAT, Header, Record, VERSION};
+use crate::cli::data::target::{Item, Target, Value};
 
 /// Most keys per batch (the runtime's `put_many` limit).
 const BATCH_KEYS: usize = kv_runtime::limits::MAX_BULK_ITEMS;
@@ -23,101 +20,19 @@ const BATCH_KEYS: usize = kv_runtime::limits::MAX_BULK_ITEMS;
 /// Most value bytes per batch: well under the server's 100 MB bulk body, even base64.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
-/// `kv import`.
-#[derive(Debug, Args)]
-#[command(after_help = "Example: kv import dump.jsonl --config kv.redis.toml")]
-pub(crate) struct ImportArgs {
-    /// An export from `kv export` (`-` for standard input).
-    file: PathBuf,
-    /// Write every record into this store, whatever store it names.
-    #[arg(long, value_name = "STORE")]
-    into: Option<String>,
-    /// Print a summary as JSON on standard output.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    common: Common,
-}
-
-/// Runs `kv import`.
-///
-/// Keys are written with `put`, which replaces: running an interrupted import again
-/// finishes it without duplicating anything. Expirations are written as exported
-/// (locally the import lowers every store's expiration floor to 1 second for this
-/// purpose); keys already expired are skipped and counted.
-pub(crate) fn run(args: ImportArgs) -> std::result::Result<(), Failure> {
-    let prepared = Prepared::load(&args.common)?;
-    block_on(import(prepared, args))
-}
-
-/// The input, line by line, with the line number and position for messages and the
-/// progress bar.
-struct Lines {
-    reader: BufReader<Box<dyn Read + Send>>,
-    line: Vec<u8>,
-    number: usize,
-    position: u64,
-    name: String,
-}
-
-impl Lines {
-    fn open(path: &std::path::Path) -> Result<(Self, Option<u64>)> {
-        let (reader, size, name): (Box<dyn Read + Send>, _, _) = if path
-            == std::path::Path::new("-")
-        {
-            (
-                Box::new(std::io::stdin()),
-                None,
-                "standard input".to_owned(),
-            )
-        } else {
-            let file = std::fs::File::open(path)
-                .map_err(|e| DataError::new(format!("cannot open `{}`: {e}", path.display())))?;
-            let size = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), size, path.display().to_string())
-        };
-        let lines = Self {
-            reader: BufReader::with_capacity(1024 * 1024, reader),
-            line: Vec::new(),
-            number: 0,
-            position: 0,
-            name,
-        };
-        Ok((lines, size))
-    }
-
-    /// The next line without its end, or `None` at the end of the input.
-    fn next(&mut self) -> Result<Option<&[u8]>> {
-        self.line.clear();
-        let read = self
-            .reader
-            .read_until(b'\n', &mut self.line)
-            .map_err(|e| DataError::new(format!("cannot read {}: {e}", self.name)))?;
-        if read == 0 {
-            return Ok(None);
-        }
-        self.number += 1;
-        self.position += read as u64;
-        while matches!(self.line.last(), Some(b'\n' | b'\r')) {
-            self.line.pop();
-        }
-        Ok(Some(&self.line))
-    }
-
-    /// `FILE:LINE` for messages.
-    fn here(&self) -> String {
-        format!("{}:{}", self.name, self.number)
-    }
-}
-
 /// Counts, for the summary.
-#[derive(Default)]
-struct Counts {
-    imported: u64,
-    records: u64,
-    expired: u64,
-    too_soon: u64,
-    per_store: BTreeMap<String, u64>,
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    /// Keys written.
+    pub(super) imported: u64,
+    /// Records read (a split value counts once).
+    pub(super) records: u64,
+    /// Records skipped because they had expired.
+    pub(super) expired: u64,
+    /// Records skipped because they expire sooner than the store's `min_ttl` allows.
+    pub(super) too_soon: u64,
+    /// Keys written, by store.
+    pub(super) per_store: BTreeMap<String, u64>,
 }
 
 /// Keys waiting to be written together, all of one store.
@@ -128,7 +43,8 @@ struct Batch {
     bytes: usize,
 }
 
-struct Importer<'a> {
+/// Reads an export and writes it, keeping count.
+pub(super) struct Importer<'a> {
     session: &'a Session,
     into: Option<String>,
     targets: HashMap<String, Target>,
@@ -138,72 +54,37 @@ struct Importer<'a> {
     file: String,
 }
 
-async fn import(prepared: Prepared, args: ImportArgs) -> Result<()> {
-    let session = prepared.open(true).await?;
-    let (mut lines, size) = Lines::open(&args.file)?;
-    let interrupt = Interrupt::install();
-    let progress = session.ui.progress(false, "importing", size);
-    let mut importer = Importer {
-        session: &session,
-        into: args.into.clone(),
-        targets: HashMap::new(),
-        batch: Batch {
-            target: None,
-            items: Vec::new(),
-            lines: Vec::new(),
-            bytes: 0,
-        },
-        counts: Counts::default(),
-        progress,
-        file: lines.name.clone(),
-    };
-    let result = importer.run(&mut lines, &interrupt).await;
-    importer.progress.finish();
-    let counts = importer.counts;
-    result.map_err(|e| {
-        let so_far = format!(
-            "{e}\n(imported {} keys before this; running the same import again rewrites them \
-             and finishes the job)",
-            counts.imported
-        );
-        DataError::new(so_far)
-    })?;
-    let stores: Vec<String> = counts
-        .per_store
-        .iter()
-        .map(|(name, n)| format!("{name}: {n}"))
-        .collect();
-    if counts.expired > 0 && !args.json {
-        session.ui.warn(format_args!(
-            "skipped {} keys that had expired",
-            counts.expired
-        ));
+impl<'a> Importer<'a> {
+    pub(super) fn new(
+        session: &'a Session,
+        into: Option<String>,
+        progress: Progress,
+        file: String,
+    ) -> Self {
+        Self {
+            session,
+            into,
+            targets: HashMap::new(),
+            batch: Batch {
+                target: None,
+                items: Vec::new(),
+                lines: Vec::new(),
+                bytes: 0,
+            },
+            counts: Counts::default(),
+            progress,
+            file,
+        }
     }
-    if counts.too_soon > 0 && !args.json {
-        session.ui.warn(format_args!(
-            "skipped {} keys that expire sooner than the store's min_ttl allows to write",
-            counts.too_soon
-        ));
-    }
-    session.ui.status(format_args!(
-        "imported {} keys from {} ({})",
-        counts.imported,
-        lines.name,
-        stores.join(", ")
-    ));
-    if args.json {
-        print_json(&serde_json::json!({
-            "imported": counts.imported,
-            "skipped_expired": counts.expired,
-            "skipped_too_soon": counts.too_soon,
-            "stores": counts.per_store,
-        }))?;
-    }
-    session.close().await
-}
 
-impl Importer<'_> {
-    async fn run(&mut self, lines: &mut Lines, interrupt: &Interrupt) -> Result<()> {
+    /// Clears the progress bar and returns the counts.
+    pub(super) fn finish(mut self) -> Counts {
+        self.progress.finish();
+        self.counts
+    }
+
+    /// Reads every line and writes every record; the error names the line.
+    pub(super) async fn run(&mut self, lines: &mut Lines, interrupt: &Interrupt) -> Result<()> {
         self.header(lines)?;
         loop {
             if interrupt.requested() {
