@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use clap::Args;
 use kv::server::{AuthSettings, DEFAULT_ADDR, Server, Settings, shutdown_signal};
-use kv_runtime::Runtime;
 
 use super::build::{ManifestArg, load};
+use super::project;
 use super::{Failure, fail};
 
 /// `kv serve [--manifest PATH] [--config kv.toml] [--addr 127.0.0.1:8787] [--no-auth]`.
@@ -19,8 +19,8 @@ use super::{Failure, fail};
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     manifest: ManifestArg,
-    /// The runtime configuration (backends, durability, limits per store). Without it,
-    /// every store lives in fjall under `./.kv`.
+    /// The runtime configuration (backends, durability, limits per store). Default:
+    /// `./kv.toml` if it exists, else every store in fjall under `./.kv`.
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Where to listen. Use 0.0.0.0 only behind authentication.
@@ -38,6 +38,7 @@ pub(crate) struct ServeArgs {
 pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
     init_logging();
     let app = load(&args.manifest.manifest)?;
+    let config = project::load_config(args.config.as_deref())?;
     let stores: Vec<String> = app.stores().iter().map(|s| s.name().to_owned()).collect();
     let settings = Settings::new(AuthSettings::from_env())
         .addr(args.addr)
@@ -49,11 +50,9 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
         .build()
         .map_err(|error| fail(format_args!("cannot start the async runtime: {error}")))?;
     runtime.block_on(async move {
-        let kv = match &args.config {
-            Some(path) => Runtime::from_config_file(path).await,
-            None => Runtime::open(".kv").await,
-        }
-        .map_err(fail)?;
+        let kv = project::open_runtime(config, Some(&app))
+            .await
+            .map_err(|error| fail(project::open_error(&error, false)))?;
         let server = Server::bind(settings, kv, stores.clone())
             .await
             .map_err(fail)?;

@@ -102,13 +102,16 @@ impl BackendFactory for FjallFactory {
                 .settings
                 .check_known(NAME, &["block_cache_size"])?;
             for (_, store) in &context.stores {
-                if store.settings.get("block_cache_size").is_some() {
+                // The runtime overlays `[backends.fjall]` onto every store's settings, so
+                // a store carries the section's own value: only another one is an error.
+                let own = store.settings.get("block_cache_size");
+                if own.is_some() && own != context.settings.get("block_cache_size") {
                     return Err(store.settings.error(
                         "block_cache_size",
                         "the block cache belongs to the whole fjall database: set it in [backends.fjall]",
                     ));
                 }
-                store.settings.check_known(NAME, &[])?;
+                store.settings.check_known(NAME, &["block_cache_size"])?;
             }
             let cache = context
                 .settings
