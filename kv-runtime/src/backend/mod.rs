@@ -87,6 +87,8 @@ mod factory;
 pub(crate) mod fjall;
 pub(crate) mod memory;
 mod record;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod settings;
 
 pub use self::changes::{ChangeHub, ChangeStream, DEFAULT_WATCH_BUFFER};
