@@ -122,4 +122,22 @@ proptest! {
     fn fjall_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
         run(FjallTarget, ops)?;
     }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::standalone(), ops)?;
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_cluster_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::cluster(), ops)?;
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_cluster_sharded_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::cluster().shards(4), ops)?;
+    }
 }

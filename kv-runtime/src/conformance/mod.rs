@@ -41,9 +41,13 @@ pub mod limits;
 pub mod list;
 pub mod persistence;
 pub mod put;
+#[cfg(feature = "redis")]
+mod redis_target;
 pub mod stream;
 mod targets;
 
+#[cfg(feature = "redis")]
+pub use self::redis_target::{RedisPlace, RedisTarget};
 pub use self::targets::{FjallTarget, MemoryTarget};
 
 /// The clock's reading when a test starts.
