@@ -509,7 +509,7 @@ async fn keys_arrive_percent_encoded_and_are_decoded_once() {
     .await;
     assert_cf_error(
         &got,
-        414,
+        400,
         10901,
         "UTF-8 encoded length of 514 exceeds key length limit of 512",
     );
@@ -693,7 +693,7 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
         &got,
         400,
         10908,
-        "item 0 (key \"x\"): value is not valid base64",
+        "item 0 (key \"x\"): Invalid value: it is not valid base64",
     );
     let got = json(
         s.client

@@ -195,13 +195,13 @@ async fn bad_input_gets_4xx_json_naming_the_problem() {
     assert_v1_error(
         &json(short_ttl).await,
         400,
-        "invalid_expiration",
+        "expiration_ttl_too_short",
         "Invalid expiration_ttl of 30",
     );
     let bad_ttl = s
         .put("/v1/kv/demo-cache/k")
         .json(&json!({"value": 1, "ttl": "soon"}));
-    assert_v1_error(&json(bad_ttl).await, 400, "invalid_expiration", "soon");
+    assert_v1_error(&json(bad_ttl).await, 400, "invalid_parameter", "soon");
     let long_key = "k".repeat(513);
     let got = json(
         s.put(&format!("/v1/kv/demo-cache/{long_key}"))
@@ -210,25 +210,25 @@ async fn bad_input_gets_4xx_json_naming_the_problem() {
     .await;
     assert_v1_error(
         &got,
-        414,
-        "invalid_key",
+        400,
+        "key_too_long",
         "UTF-8 encoded length of 513 exceeds key length limit of 512",
     );
     let got = json(s.put("/v1/kv/demo-cache/..").json(&json!({"value": 1}))).await;
     assert!(matches!(got.0, 400 | 404), "{got:?}");
     let got = json(s.get("/v1/kv/demo-cache/%FF%FE")).await;
-    assert_v1_error(&got, 400, "invalid_key", "UTF-8");
+    assert_v1_error(&got, 400, "invalid_parameter", "UTF-8");
     let got = json(s.get("/v1/kv/nope/k")).await;
     assert_v1_error(&got, 404, "store_not_found", "nope");
     let got = json(s.get("/v1/kv/demo-cache?cursor=not-a-cursor")).await;
     assert_v1_error(&got, 400, "invalid_cursor", "cursor");
     let got = json(s.get("/v1/kv/demo-cache?limit=0")).await;
-    assert_v1_error(&got, 400, "invalid_limit", "key_count_limit of 0");
+    assert_v1_error(&got, 400, "invalid_list_limit", "key_count_limit of 0");
     let got = json(s.get("/v1/kv/demo-cache?limit=many")).await;
-    assert_v1_error(&got, 400, "invalid_limit", "many");
+    assert_v1_error(&got, 400, "invalid_parameter", "many");
     let got = json(
         s.client
-            .patch(s.url("/v1/kv/demo-cache/k"))
+            .post(s.url("/v1/kv/demo-cache/k"))
             .bearer_auth(API_KEY),
     )
     .await;
@@ -274,7 +274,7 @@ async fn values_written_raw_are_read_as_json_or_text() {
     let got = json(s.get("/v1/kv/demo-cache/raw")).await;
     assert_eq!(got.1["data"], "plain text");
     let got = json(s.get("/v1/kv/demo-cache/bin")).await;
-    assert_v1_error(&got, 422, "value_not_json", "binary");
+    assert_v1_error(&got, 422, "invalid_utf8", "binary");
     s.stop().await;
 }
 

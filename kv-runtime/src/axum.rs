@@ -25,20 +25,9 @@ use http::StatusCode;
 use crate::error::Error;
 
 impl Error {
-    /// The HTTP status this error maps to: 413 for a value over the limit, 412 for a
-    /// refused conditional write, 400 for other invalid input, 503 for a locked data
-    /// directory, 500 otherwise.
+    /// The HTTP status this error maps to (see [`Error::http_status`], the one mapping).
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::ValueTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BulkItem { source, .. } if matches!(**source, Self::ValueTooLarge { .. }) => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            Self::Locked { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            error if error.is_conflict() => StatusCode::PRECONDITION_FAILED,
-            error if error.is_invalid_input() => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -86,8 +75,14 @@ mod tests {
         );
         let (status, _) = respond(Error::ValueTooLarge { size: 2, max: 1 }).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let conflict = Error::conflict("k", crate::backend::Condition::Absent, None);
+        assert_eq!(respond(conflict).await.0, StatusCode::PRECONDITION_FAILED);
         let (status, body) = respond(Error::backend("fjall", "disk on fire at /secret/path")).await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a retry may succeed"
+        );
         assert_eq!(
             body["error"]["message"], "internal error",
             "internals are not sent"

@@ -268,4 +268,30 @@ impl GetWithMetadataRequest {
     pub async fn stream(self) -> Result<ValueWithMetadata<ValueStream>> {
         self.read(|v| async { Ok(ValueStream::new(v)) }).await
     }
+
+    /// Metadata, expiration and version without the value (which is never read):
+    /// `value` is `Some(())` when the key exists. With a `cache_ttl`, through the
+    /// read cache like the other forms.
+    pub async fn head(self) -> Result<ValueWithMetadata<()>> {
+        if self.get.cache_ttl.is_some() {
+            return self.read(|_| async { Ok(()) }).await;
+        }
+        let head = self.get.store.read_head(&self.get.key).await?;
+        Ok(match head {
+            None => ValueWithMetadata {
+                value: None,
+                metadata: None,
+                expiration: None,
+                version: None,
+                cache_status: None,
+            },
+            Some(head) => ValueWithMetadata {
+                value: Some(()),
+                metadata: metadata(&head)?,
+                expiration: head.expiration,
+                version: Some(head.version),
+                cache_status: None,
+            },
+        })
+    }
 }

@@ -48,15 +48,16 @@ impl BulkPut {
 
     /// Expires the key `secs` seconds from now. At least the store's `min_ttl`
     /// (default 60). Given together with [`expiration`](Self::expiration), the TTL wins.
-    pub fn expiration_ttl(mut self, secs: u64) -> Self {
-        self.ttl = Some(secs);
+    /// `None` leaves it unset (convenient for optional parameters).
+    pub fn expiration_ttl(mut self, secs: impl Into<Option<u64>>) -> Self {
+        self.ttl = secs.into().or(self.ttl);
         self
     }
 
     /// Expires the key at Unix time `unix_secs`, which must be at least the store's
-    /// `min_ttl` (default 60) seconds in the future.
-    pub fn expiration(mut self, unix_secs: u64) -> Self {
-        self.at = Some(unix_secs);
+    /// `min_ttl` (default 60) seconds in the future. `None` leaves it unset.
+    pub fn expiration(mut self, unix_secs: impl Into<Option<u64>>) -> Self {
+        self.at = unix_secs.into().or(self.at);
         self
     }
 
@@ -105,10 +106,7 @@ impl BulkPut {
         let max = store.config().max_value_size;
         let payload = match value.into_payload()? {
             Payload::Bytes(bytes) => {
-                let size = bytes.len() as u64;
-                if size > max {
-                    return Err(Error::ValueTooLarge { size, max });
-                }
+                store.check_value_size(bytes.len() as u64)?;
                 Payload::Bytes(bytes)
             }
             Payload::Stream(stream) => Payload::Stream(limit(stream, max)),
@@ -188,23 +186,34 @@ impl PutRequest {
 
     /// Expires the key `secs` seconds from now. At least the store's `min_ttl`
     /// (default 60). Given together with [`expiration`](Self::expiration), the TTL wins.
-    pub fn expiration_ttl(mut self, secs: u64) -> Self {
+    /// `None` leaves it unset (convenient for optional parameters).
+    pub fn expiration_ttl(mut self, secs: impl Into<Option<u64>>) -> Self {
         self.item = self.item.expiration_ttl(secs);
         self
     }
 
     /// Expires the key at Unix time `unix_secs`, which must be at least the store's
-    /// `min_ttl` (default 60) seconds in the future.
-    pub fn expiration(mut self, unix_secs: u64) -> Self {
+    /// `min_ttl` (default 60) seconds in the future. `None` leaves it unset.
+    pub fn expiration(mut self, unix_secs: impl Into<Option<u64>>) -> Self {
         self.item = self.item.expiration(unix_secs);
         self
     }
 
     /// Attaches metadata: any value that serializes to JSON of at most 1024 bytes.
-    /// JSON `null` means no metadata. A put without metadata removes earlier metadata.
+    /// JSON `null` (and `None`) means no metadata. A put without metadata removes
+    /// earlier metadata.
     pub fn metadata(mut self, metadata: impl Serialize) -> Self {
         self.item = self.item.metadata(metadata);
         self
+    }
+
+    /// Makes the put conditional: `Some(v)` as [`if_version`](Self::if_version), `None`
+    /// unconditional (convenient for an optional `If-Match`).
+    pub fn if_version_opt(self, version: Option<Version>) -> Self {
+        match version {
+            Some(version) => self.if_version(version),
+            None => self,
+        }
     }
 
     /// Writes only if the key's current version is `version` — a compare-and-set.

@@ -121,6 +121,20 @@ impl KvStore {
         self.inner.backend.name()
     }
 
+    /// Checks a value's size against the store's `max_value_size` — before reading
+    /// it, e.g. from an HTTP `Content-Length` — with the error a put would give.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ValueTooLarge`] naming both sizes.
+    pub fn check_value_size(&self, size: u64) -> Result<()> {
+        let max = self.inner.config.max_value_size;
+        if size > max {
+            return Err(Error::ValueTooLarge { size, max });
+        }
+        Ok(())
+    }
+
     /// The time as the store's clock reads it, in Unix seconds: what expirations are
     /// measured against.
     pub fn now(&self) -> u64 {
@@ -353,6 +367,14 @@ impl KvStore {
             cache.insert(name, key, read, epoch);
         }
         Ok((record, Some(CacheStatus::Miss)))
+    }
+
+    /// The head of the live record under `key`, without its value, after validating
+    /// the key.
+    pub(crate) async fn read_head(&self, key: &str) -> Result<Option<crate::backend::RecordHead>> {
+        validate_key(key)?;
+        let head = self.inner.backend.head(key).await?;
+        Ok(head.filter(|h| h.expiration.is_none() || !h.is_expired(self.now())))
     }
 
     async fn read_backend(&self, key: &str) -> Result<Option<Record>> {

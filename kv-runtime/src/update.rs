@@ -192,13 +192,7 @@ where
             return Ok(None);
         };
         let bytes = (self.encode)(&new)?;
-        let max = self.store.config().max_value_size;
-        if bytes.len() as u64 > max {
-            return Err(Error::ValueTooLarge {
-                size: bytes.len() as u64,
-                max,
-            });
-        }
+        self.store.check_value_size(bytes.len() as u64)?;
         let expiration = match self.expiration {
             Some(expiration) => {
                 Some(expiration.resolve(self.store.now(), self.store.config().min_ttl)?)

@@ -94,10 +94,9 @@ pub(crate) async fn read_limited(
     what: &str,
 ) -> Result<Bytes, ApiError> {
     let too_large = |size: u64| {
-        ApiError::too_large(
-            Code::PayloadTooLarge,
-            format!("{what} of {size} bytes exceeds the limit of {limit} bytes"),
-        )
+        ApiError::too_large(format!(
+            "{what} of {size} bytes exceeds the limit of {limit} bytes"
+        ))
     };
     let mut stream = body.into_data_stream();
     if let Some(len) = content_length(headers).filter(|&len| len > limit as u64) {

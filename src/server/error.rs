@@ -12,8 +12,9 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-/// What went wrong, as a stable code. Each has a string form (the `code` of a `/v1`
-/// error) and a number (the `code` of a Cloudflare error).
+/// What went wrong, as a stable code: the runtime's (its one mapping, in
+/// `kv_runtime::Error::code`, `http_status` and `cloudflare_code`), or one of the
+/// server's own, for what only HTTP has (authentication, routing, request bodies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Code {
     Unauthorized,
@@ -21,20 +22,16 @@ pub(crate) enum Code {
     MethodNotAllowed,
     KeyNotFound,
     StoreNotFound,
-    InvalidKey,
-    ValueTooLarge,
-    MetadataTooLarge,
-    InvalidExpiration,
-    InvalidLimit,
-    InvalidCursor,
     InvalidJson,
     InvalidRequest,
-    BulkTooLarge,
-    ValueNotJson,
-    ValueNotText,
     PayloadTooLarge,
     Timeout,
     Internal,
+    /// A runtime error's code.
+    Runtime {
+        code: &'static str,
+        cloudflare: u32,
+    },
 }
 
 impl Code {
@@ -46,20 +43,12 @@ impl Code {
             Code::MethodNotAllowed => "method_not_allowed",
             Code::KeyNotFound => "key_not_found",
             Code::StoreNotFound => "store_not_found",
-            Code::InvalidKey => "invalid_key",
-            Code::ValueTooLarge => "value_too_large",
-            Code::MetadataTooLarge => "metadata_too_large",
-            Code::InvalidExpiration => "invalid_expiration",
-            Code::InvalidLimit => "invalid_limit",
-            Code::InvalidCursor => "invalid_cursor",
             Code::InvalidJson => "invalid_json",
             Code::InvalidRequest => "invalid_request",
-            Code::BulkTooLarge => "bulk_too_large",
-            Code::ValueNotJson => "value_not_json",
-            Code::ValueNotText => "value_not_text",
             Code::PayloadTooLarge => "payload_too_large",
             Code::Timeout => "timeout",
             Code::Internal => "internal",
+            Code::Runtime { code, .. } => code,
         }
     }
 
@@ -68,30 +57,20 @@ impl Code {
     /// 10000 ("Authentication error"), 10009 (key not found), 10013 (namespace not found)
     /// and 7000 (no route for that URI) are Cloudflare's own: wrangler's KV error help
     /// (cloudflare/wrangler-legacy `src/commands/kv/mod.rs`) and the API's answers name
-    /// them. Cloudflare publishes no per-rule list for the other KV validation errors that
-    /// we could confirm, so those are ours, stable, in 10900..=10999 where they cannot be
-    /// mistaken for one of Cloudflare's; the message carries Workers KV's own words.
+    /// them. The others are ours, in 10900..=10999 (the runtime's table has the rest).
     pub(crate) fn cloudflare(self) -> u32 {
         match self {
             Code::Unauthorized => 10000,
             Code::RouteNotFound => 7000,
             Code::KeyNotFound => 10009,
             Code::StoreNotFound => 10013,
-            Code::InvalidKey => 10901,
-            Code::ValueTooLarge => 10902,
-            Code::MetadataTooLarge => 10903,
-            Code::InvalidExpiration => 10904,
-            Code::InvalidLimit => 10905,
-            Code::InvalidCursor => 10906,
             Code::InvalidJson => 10907,
             Code::InvalidRequest => 10908,
-            Code::BulkTooLarge => 10909,
-            Code::ValueNotJson => 10910,
-            Code::ValueNotText => 10911,
             Code::PayloadTooLarge => 10912,
             Code::Timeout => 10913,
             Code::MethodNotAllowed => 10914,
             Code::Internal => 10999,
+            Code::Runtime { cloudflare, .. } => cloudflare,
         }
     }
 
@@ -147,53 +126,40 @@ impl ApiError {
         )
     }
 
-    pub(crate) fn too_large(code: Code, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            message,
+        )
     }
 
-    /// The error for a runtime failure; storage failures are logged in full and
-    /// answered without their details.
+    /// The same error with another message (the status and code stay).
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The error for a runtime failure, as the runtime maps it. Server-side failures
+    /// (5xx) are logged in full and answered without their details.
     pub(crate) fn from_runtime(error: &kv_runtime::Error) -> Self {
-        use kv_runtime::Error as E;
-        let (status, code) = match error {
-            E::KeyTooLong { .. } => (StatusCode::URI_TOO_LONG, Code::InvalidKey),
-            E::EmptyKey | E::ReservedKey { .. } => (StatusCode::BAD_REQUEST, Code::InvalidKey),
-            E::ValueTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::ValueTooLarge),
-            E::MetadataTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::MetadataTooLarge),
-            E::ExpirationTtlTooShort { .. }
-            | E::ExpirationTooSoon { .. }
-            | E::ExpirationOverflow { .. } => (StatusCode::BAD_REQUEST, Code::InvalidExpiration),
-            E::ListLimit { .. } => (StatusCode::BAD_REQUEST, Code::InvalidLimit),
-            E::InvalidCursor => (StatusCode::BAD_REQUEST, Code::InvalidCursor),
-            E::Json(_) | E::GetManyNotJson { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Code::ValueNotJson)
-            }
-            E::InvalidUtf8 => (StatusCode::UNPROCESSABLE_ENTITY, Code::ValueNotText),
-            E::Stream { .. }
-            | E::CacheTtlTooShort { .. }
-            | E::GetManyEmpty
-            | E::GetManyTooMany { .. } => (StatusCode::BAD_REQUEST, Code::InvalidRequest),
-            E::BulkTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::BulkTooLarge),
-            E::BulkItem { source, .. } => {
-                let inner = Self::from_runtime(source);
-                // A key in a body is not a URI problem.
-                let status = if inner.status == StatusCode::URI_TOO_LONG {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    inner.status
-                };
-                return Self::new(status, inner.code, error.to_string());
-            }
-            E::InvalidStoreName { name, .. } => return Self::store_not_found(name),
-            _ => {
-                tracing::error!(%error, "store operation failed");
-                return Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Code::Internal,
-                    "the store failed; the server log has the details",
-                );
-            }
+        if let kv_runtime::Error::InvalidStoreName { name, .. } = error.root() {
+            return Self::store_not_found(name);
+        }
+        let status =
+            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = Code::Runtime {
+            code: error.root().code(),
+            cloudflare: error.cloudflare_code(),
         };
+        if status.is_server_error() {
+            tracing::error!(%error, code = error.code(), "store operation failed");
+            return Self::new(
+                status,
+                code,
+                "the store failed; the server log has the details",
+            );
+        }
         Self::new(status, code, error.to_string())
     }
 }

@@ -15,6 +15,7 @@ mod auth;
 mod body;
 mod envelope;
 mod error;
+mod extract;
 mod limits;
 mod listener;
 mod multipart;

@@ -15,6 +15,7 @@ use utoipa::openapi::{OpenApi as Document, SecurityRequirement};
     tags(
         (name = "workertown", description = "@workertown/kv style JSON routes"),
         (name = "cloudflare", description = "Cloudflare Workers KV API v4 routes"),
+        (name = "beyond-workers-kv", description = "What Workers KV lacks: counting keys, deleting by prefix, watching changes (also: ETag / If-Match / If-None-Match on value routes, PATCH to touch)"),
         (name = "public", description = "Unauthenticated routes"),
     )
 )]

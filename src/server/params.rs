@@ -1,13 +1,12 @@
-//! Query parameters and path captures, with errors that name the problem.
+//! Numbers in query parameters and JSON bodies, with the runtime's error naming the
+//! parameter; and the listing both key routes ask of the runtime.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-
-use super::error::{ApiError, Code};
+use kv_runtime::Error;
 
 /// A whole number from a query parameter. Official clients type these as floats
 /// (cloudflare-python sends `expiration_ttl: float`), so `120.0` is read as 120;
 /// anything else that is not a non-negative whole number is an error naming it.
-pub(crate) fn whole_number(name: &str, raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+pub(crate) fn whole_number(name: &str, raw: Option<&str>) -> Result<Option<u64>, Error> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
@@ -24,10 +23,15 @@ pub(crate) fn whole_number(name: &str, raw: Option<&str>) -> Result<Option<u64>,
             )]
             Ok(Some(f as u64))
         }
-        _ => Err(ApiError::bad_request(
-            code_for(name),
-            format!("Invalid {name} of {raw}. Please specify a non-negative integer."),
-        )),
+        _ => Err(not_a_number(name, raw)),
+    }
+}
+
+fn not_a_number(name: &str, given: &str) -> Error {
+    Error::InvalidParameter {
+        name: name.to_owned(),
+        given: Some(given.to_owned()),
+        expected: "Please specify a non-negative integer.".to_owned(),
     }
 }
 
@@ -35,27 +39,16 @@ pub(crate) fn whole_number(name: &str, raw: Option<&str>) -> Result<Option<u64>,
 pub(crate) fn whole_number_json(
     name: &str,
     value: Option<&serde_json::Value>,
-) -> Result<Option<u64>, ApiError> {
+) -> Result<Option<u64>, Error> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::Number(n)) => whole_number(name, Some(&n.to_string())),
-        Some(other) => Err(ApiError::bad_request(
-            code_for(name),
-            format!("Invalid {name} of {other}. Please specify a non-negative integer."),
-        )),
-    }
-}
-
-fn code_for(name: &str) -> Code {
-    match name {
-        "expiration" | "expiration_ttl" | "ttl" => Code::InvalidExpiration,
-        "limit" => Code::InvalidLimit,
-        _ => Code::InvalidRequest,
+        Some(other) => Err(not_a_number(name, &other.to_string())),
     }
 }
 
 /// A list limit: absent means the runtime's default; a number the runtime checks.
-pub(crate) fn limit(raw: Option<&str>) -> Result<Option<usize>, ApiError> {
+pub(crate) fn limit(raw: Option<&str>) -> Result<Option<usize>, Error> {
     Ok(whole_number("limit", raw)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
@@ -66,11 +59,8 @@ pub(crate) fn list_request(
     prefix: Option<String>,
     limit_param: Option<&str>,
     cursor: Option<String>,
-) -> Result<kv_runtime::ListRequest, ApiError> {
-    let mut request = store.list();
-    if let Some(prefix) = prefix {
-        request = request.prefix(prefix);
-    }
+) -> Result<kv_runtime::ListRequest, Error> {
+    let mut request = store.list().prefix(prefix.unwrap_or_default());
     if let Some(limit) = limit(limit_param)? {
         request = request.limit(limit);
     }
@@ -78,24 +68,6 @@ pub(crate) fn list_request(
         request = request.cursor(cursor);
     }
     Ok(request)
-}
-
-pub(crate) fn query_error(rejection: QueryRejection) -> ApiError {
-    ApiError::bad_request(
-        Code::InvalidRequest,
-        format!("invalid query string: {}", rejection.body_text()),
-    )
-}
-
-/// A path that could not be decoded: percent-decoding gave bytes that are not UTF-8.
-pub(crate) fn path_error(rejection: PathRejection) -> ApiError {
-    ApiError::bad_request(
-        Code::InvalidKey,
-        format!(
-            "invalid key in the path (keys are UTF-8, percent-encoded once): {}",
-            rejection.body_text()
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -110,8 +82,11 @@ mod tests {
         assert_eq!(whole_number("ttl", Some("")).unwrap(), None);
         for bad in ["-1", "1.5", "abc", "NaN", "1e30"] {
             let err = whole_number("expiration_ttl", Some(bad)).unwrap_err();
-            assert_eq!(err.code, Code::InvalidExpiration);
-            assert!(err.message.contains(bad), "{}", err.message);
+            assert_eq!(err.cloudflare_code(), 10904, "an expiration error");
+            assert_eq!(
+                err.to_string(),
+                format!("Invalid expiration_ttl of {bad}. Please specify a non-negative integer.")
+            );
         }
     }
 }

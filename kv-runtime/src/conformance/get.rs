@@ -168,3 +168,27 @@ pub async fn handles_share_data<T: Target>(t: T) {
         "invalid store name \"Bad Name\": use lowercase letters, digits, `-` and `_`, starting with a letter, at most 128 bytes",
     );
 }
+
+/// `get_with_metadata(..).head()` reports metadata, expiration and version without
+/// reading the value, for small and chunked values alike; a missing or expired key
+/// gives `None`s.
+pub async fn head_reads_without_the_value<T: Target>(t: T) {
+    let h = Harness::new(t).await;
+    let v = h
+        .store
+        .put("big", vec![1u8; 700 * 1024])
+        .metadata(json!({"kind": "blob"}))
+        .expiration_ttl(60)
+        .await
+        .unwrap();
+    let head = h.store.get_with_metadata("big").head().await.unwrap();
+    assert_eq!(head.value, Some(()));
+    assert_eq!(head.metadata, Some(json!({"kind": "blob"})));
+    assert_eq!(head.expiration, Some(super::T0 + 60));
+    assert_eq!(head.version, Some(v));
+    let missing = h.store.get_with_metadata("nope").head().await.unwrap();
+    assert_eq!((missing.value, missing.version), (None, None));
+    h.advance(60);
+    let expired = h.store.get_with_metadata("big").head().await.unwrap();
+    assert_eq!((expired.value, expired.metadata), (None, None));
+}

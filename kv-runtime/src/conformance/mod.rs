@@ -40,11 +40,15 @@ pub mod get;
 pub mod limits;
 pub mod list;
 pub mod persistence;
+pub mod prefix;
 pub mod put;
 #[cfg(feature = "redis")]
 mod redis_target;
 pub mod stream;
 mod targets;
+pub mod touch;
+pub mod versions;
+pub mod watch;
 
 #[cfg(feature = "redis")]
 pub use self::redis_target::{RedisPlace, RedisTarget};
@@ -89,6 +93,14 @@ pub trait Target: Clone + Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+
+    /// Whether a bulk write is atomic whatever keys it holds, conditions included (the
+    /// contract). A backend that spreads a store over shards may make batches atomic
+    /// only per shard; it then must refuse a conditional batch that spans shards, and
+    /// the kit checks that instead. Default: true.
+    fn atomic_batches(&self) -> bool {
+        true
+    }
 }
 
 type Reopen = Arc<dyn Fn() -> RuntimeBuilder + Send + Sync>;
@@ -104,6 +116,7 @@ pub struct Harness {
     reopen: Reopen,
     persistent: bool,
     shared: bool,
+    atomic_batches: bool,
     _place: Arc<dyn Any + Send + Sync>,
 }
 
@@ -163,6 +176,7 @@ impl Harness {
             reopen,
             persistent: target.persistent(),
             shared: target.shared(),
+            atomic_batches: target.atomic_batches(),
             _place: place,
         }
     }
@@ -175,6 +189,11 @@ impl Harness {
     /// Whether the target keeps data across runtimes.
     pub fn persistent(&self) -> bool {
         self.persistent
+    }
+
+    /// Whether the target's bulk writes are atomic across all keys.
+    pub fn atomic_batches(&self) -> bool {
+        self.atomic_batches
     }
 
     /// Another runtime on the same place and clock, open beside this one — as another
@@ -349,6 +368,7 @@ macro_rules! __conformance_behaviours {
             get::get_with_metadata_shapes,
             get::delete_is_idempotent,
             get::handles_share_data,
+            get::head_reads_without_the_value,
             limits::empty_key_rejected,
             limits::reserved_keys_rejected,
             limits::key_over_512_bytes_rejected,
@@ -394,6 +414,28 @@ macro_rules! __conformance_behaviours {
             cache::writes_invalidate_at_once,
             cache::misses_are_cached_and_expiry_still_applies,
             cache::cache_ttl_floor,
+            versions::versions_change_on_every_write_and_never_repeat,
+            versions::if_version_writes_only_on_match,
+            versions::if_absent_only_when_absent,
+            versions::delete_if_version,
+            versions::refused_streamed_put_keeps_old_value,
+            versions::bulk_conditions_are_all_or_nothing,
+            versions::update_applies_keeps_and_deletes,
+            versions::concurrent_updates_lose_nothing,
+            versions::updates_across_runtimes_lose_nothing,
+            touch::touch_changes_only_expiration,
+            touch::touch_slides_and_persists,
+            touch::touch_of_missing_or_expired_key_is_false,
+            touch::touch_validates_like_put,
+            prefix::count_live_keys_by_prefix,
+            prefix::delete_prefix_removes_exactly_the_prefix,
+            prefix::delete_prefix_spans_many_pages,
+            prefix::delete_prefix_clears_cached_reads,
+            watch::watch_sees_writes_in_order,
+            watch::watch_filters_by_prefix,
+            watch::watch_sees_bulk_writes_and_purge,
+            watch::watch_reports_lag,
+            watch::watch_sees_other_runtimes,
         }
     };
 }

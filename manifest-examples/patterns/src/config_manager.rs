@@ -3,14 +3,15 @@
 //! The guide's `ConfigManager`, typed with serde: `get()` serves an in-process copy for
 //! a while (a minute by default) before reading KV again, and `update()` validates a
 //! change before writing it. Unlike the guide, an absent configuration is `T::default()`
-//! rather than an error, and every write carries a version number in its metadata.
+//! rather than an error, every write carries a version number in its metadata, and
+//! writes are compare-and-set on the store's own version, so no update is lost.
 
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use kv_runtime::{Clock, Json, KvStore, SystemClock};
+use kv_runtime::{Clock, Json, KvStore, SystemClock, Version};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,10 @@ use crate::error::{Error, Result};
 
 /// The key a [`ConfigManager`] uses unless told otherwise (the guide's).
 pub const DEFAULT_CONFIG_KEY: &str = "config:global";
+
+/// How many times [`ConfigManager::update`] tries before giving up on a storm of
+/// concurrent writers.
+const MAX_ATTEMPTS: u32 = 64;
 
 /// How long [`ConfigManager::get`] serves its in-process copy by default: one minute.
 pub const DEFAULT_CACHE_FOR: Duration = Duration::from_secs(60);
@@ -36,6 +41,8 @@ struct Stamp {
 pub struct Snapshot<T> {
     version: u64,
     value: Arc<T>,
+    /// The stored record's version, for the compare-and-set; `None` while nothing is stored.
+    record: Option<Version>,
 }
 
 impl<T> Snapshot<T> {
@@ -56,6 +63,7 @@ impl<T> Clone for Snapshot<T> {
         Self {
             version: self.version,
             value: Arc::clone(&self.value),
+            record: self.record,
         }
     }
 }
@@ -79,19 +87,18 @@ type Validator<T> = Arc<dyn Fn(&T) -> std::result::Result<(), String> + Send + S
 /// A typed configuration kept as JSON under one key of a [`KvStore`], with an
 /// in-process cache and validated, versioned updates.
 ///
-/// Clones share the cache and serialize their writes.
+/// Clones share the cache.
 ///
-/// # Versions, and what they do not promise
+/// # Versions: nothing is lost
 ///
-/// KV has no compare-and-swap: nothing makes "write only if the version is still 3"
-/// atomic. [`ConfigManager::replace`] checks the version it reads just before writing,
-/// which catches the common case (an admin saving a form loaded an hour ago, after
-/// someone else's change), and writes through one manager and its clones are
-/// serialized in process. Two processes writing at the same moment can still both pass
-/// the check, and the last write wins; on Workers KV, where a write can take 60 s to
-/// reach other locations, the window is that long. A configuration that must never
-/// lose an update belongs behind a single writer (an actor, or a database with
-/// transactions).
+/// Every write is a compare-and-set on the stored record's version
+/// (`put(..).if_version(v)`, or `if_absent()` for the first one), so two writers —
+/// clones, other managers, other processes on a shared Redis or PostgreSQL store —
+/// can never both base a write on the same version. [`update`](Self::update) retries
+/// with the newer value when it loses such a race; [`replace`](Self::replace) reports
+/// [`Error::VersionConflict`] instead, for a change that a person based on what they
+/// saw. (The guide's version, on Workers KV, has no compare-and-swap and says so: two
+/// writers at the same moment both pass the check and the last one wins.)
 ///
 /// # Examples
 ///
@@ -123,7 +130,6 @@ pub struct ConfigManager<T> {
     cache_for_secs: u64,
     validator: Option<Validator<T>>,
     cached: Arc<Mutex<Option<Cached<T>>>>,
-    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<T> fmt::Debug for ConfigManager<T> {
@@ -147,7 +153,6 @@ impl<T> Clone for ConfigManager<T> {
             cache_for_secs: self.cache_for_secs,
             validator: self.validator.clone(),
             cached: Arc::clone(&self.cached),
-            writes: Arc::clone(&self.writes),
         }
     }
 }
@@ -166,7 +171,6 @@ where
             cache_for_secs: DEFAULT_CACHE_FOR.as_secs(),
             validator: None,
             cached: Arc::default(),
-            writes: Arc::default(),
         }
     }
 
@@ -229,28 +233,35 @@ where
     }
 
     /// Applies `change` to the configuration KV holds now (not the cached copy),
-    /// validates the result and writes it as the next version.
-    ///
-    /// Last writer wins against other processes; see [`ConfigManager`]'s section on versions.
+    /// validates the result and writes it as the next version — if the configuration
+    /// is still the one `change` saw; otherwise it reads the newer one and applies
+    /// `change` again (so `change` may run more than once), up to 64 times.
     ///
     /// # Errors
     ///
     /// [`Error::Invalid`] if the validator rejects the result (nothing is written);
     /// [`Error::Corrupt`] if the stored value does not decode; [`Error::Store`] if the
-    /// store fails.
-    pub async fn update(&self, change: impl FnOnce(&mut T)) -> Result<Snapshot<T>> {
-        let _serialized = self.writes.lock().await;
-        let current = self.fetch().await?;
-        let mut value = T::clone(&current.value);
-        change(&mut value);
-        self.write(current.version, value).await
+    /// store fails or 64 races in a row were lost.
+    pub async fn update(&self, mut change: impl FnMut(&mut T)) -> Result<Snapshot<T>> {
+        let mut attempts = 0;
+        loop {
+            let current = self.fetch().await?;
+            let mut value = T::clone(&current.value);
+            change(&mut value);
+            match self.write(&current, value).await {
+                Err(Error::Store(e)) if e.is_conflict() && attempts + 1 < MAX_ATTEMPTS => {
+                    attempts += 1;
+                    tokio::task::yield_now().await;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Writes `value` as the next version if KV still holds `expected_version`: an
-    /// optimistic update, for a change based on a [`Snapshot`] read earlier.
-    ///
-    /// The check and the write are not atomic against other processes (KV has no
-    /// compare-and-swap); see [`ConfigManager`]'s section on versions.
+    /// optimistic update, for a change based on a [`Snapshot`] read earlier. The check
+    /// and the write are one compare-and-set: another writer in between makes this one
+    /// fail, never both succeed.
     ///
     /// # Errors
     ///
@@ -258,7 +269,6 @@ where
     /// [`Error::Invalid`] if the validator rejects `value`; [`Error::Corrupt`] and
     /// [`Error::Store`] as for [`update`](Self::update). Nothing is written on error.
     pub async fn replace(&self, expected_version: u64, value: T) -> Result<Snapshot<T>> {
-        let _serialized = self.writes.lock().await;
         let current = self.fetch().await?;
         if current.version != expected_version {
             return Err(Error::VersionConflict {
@@ -266,7 +276,13 @@ where
                 found: current.version,
             });
         }
-        self.write(current.version, value).await
+        match self.write(&current, value).await {
+            Err(Error::Store(e)) if e.is_conflict() => Err(Error::VersionConflict {
+                expected: expected_version,
+                found: self.fetch().await?.version,
+            }),
+            done => done,
+        }
     }
 
     /// Drops the in-process copy, so that the next [`get`](Self::get) reads KV.
@@ -296,6 +312,7 @@ where
             return Ok(Snapshot {
                 version: 0,
                 value: Arc::new(T::default()),
+                record: None,
             });
         };
         let value = serde_json::from_slice(&bytes).map_err(|source| Error::Corrupt {
@@ -310,11 +327,13 @@ where
         Ok(Snapshot {
             version,
             value: Arc::new(value),
+            record: found.version,
         })
     }
 
-    /// Validates `value` and writes it as the version after `previous`.
-    async fn write(&self, previous: u64, value: T) -> Result<Snapshot<T>> {
+    /// Validates `value` and writes it as the version after `previous`, if the stored
+    /// record is still `previous`'s.
+    async fn write(&self, previous: &Snapshot<T>, value: T) -> Result<Snapshot<T>> {
         if let Some(validate) = &self.validator {
             validate(&value).map_err(|reason| Error::Invalid {
                 what: "configuration".to_owned(),
@@ -322,17 +341,22 @@ where
             })?;
         }
         let now = self.clock.now_secs();
-        let version = previous.saturating_add(1);
-        self.store
+        let version = previous.version.saturating_add(1);
+        let put = self
+            .store
             .put(self.key.clone(), Json(&value))
             .metadata(Stamp {
                 version,
                 updated_at: now,
-            })
-            .await?;
+            });
+        let record = match previous.record {
+            Some(record) => put.if_version(record).await?,
+            None => put.if_absent().await?,
+        };
         let snapshot = Snapshot {
             version,
             value: Arc::new(value),
+            record: Some(record),
         };
         self.keep(&snapshot, now);
         Ok(snapshot)

@@ -5,18 +5,17 @@
 //! counter per fixed window, `{"start": secs, "count": n}`, which stays a few bytes
 //! whatever the limit.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use kv_runtime::{Clock, Json, KvStore, SystemClock};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-/// How many locks the identifiers are spread over.
-const LOCK_STRIPES: usize = 64;
+/// How many times a check retries after losing a race for its counter: each loss
+/// means another check was counted, so this many losses in a row is a storm.
+const MAX_ATTEMPTS: u32 = 64;
 
 /// The key prefix of counters, unless [`RateLimiter::prefix`] says otherwise.
 pub const DEFAULT_RATE_PREFIX: &str = "rate:";
@@ -66,15 +65,13 @@ struct Window {
 ///
 /// # Consistency
 ///
-/// KV has no atomic increment: a check reads the counter and writes it back. Workers KV
-/// is eventually consistent (a write can take 60 seconds to be seen in other locations)
-/// and allows about one write per second to a key, so there a KV rate limiter is a soft
-/// limit that can let a burst through; the guide's advice holds — use it to slow
-/// abusers down, not to enforce quotas, and use a Durable Object (here: an actor) when
-/// the count must be exact. Within one process this limiter is exact: checks of the
-/// same identifier through a limiter and its clones are serialized by an in-process
-/// lock, and the embedded fjall backend is one process at a time. Several processes
-/// sharing one store (as a Redis backend would) can still race between read and write.
+/// Exact, across processes: a check reads the counter with its version and writes the
+/// increment back with `if_version` (or `if_absent` for a new window), so two checks
+/// that race for the last slot cannot both win — the loser sees a conflict, reads
+/// again and is denied. This holds on every backend, including Redis and PostgreSQL
+/// shared by many instances of an application. (On Cloudflare's Workers KV itself,
+/// which has no compare-and-set, the same code would be a soft limit; this runtime is
+/// not.) A denied check writes nothing.
 ///
 /// # Examples
 ///
@@ -101,7 +98,6 @@ pub struct RateLimiter {
     limit: u32,
     window_secs: u64,
     prefix: String,
-    locks: Arc<[Mutex<()>]>,
 }
 
 impl RateLimiter {
@@ -129,7 +125,6 @@ impl RateLimiter {
             limit,
             window_secs,
             prefix: DEFAULT_RATE_PREFIX.to_owned(),
-            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }
 
@@ -164,18 +159,32 @@ impl RateLimiter {
     /// # Errors
     ///
     /// [`Error::Store`] if `identifier` makes an invalid key (over 512 bytes with its
-    /// prefix) or the store fails; the request is then neither allowed nor counted. A
-    /// stored counter that does not decode is replaced by a fresh one.
+    /// prefix), the store fails, or 64 races in a row were lost (a conflict); the
+    /// request is then neither allowed nor counted. A stored counter that does not
+    /// decode is replaced by a fresh one.
     pub async fn check(&self, identifier: &str) -> Result<Decision> {
-        let _serialized = self.lock(identifier).lock().await;
         let key = self.key(identifier);
+        let mut attempt = 0;
+        loop {
+            match self.try_check(&key).await {
+                Err(Error::Store(e)) if e.is_conflict() && attempt + 1 < MAX_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::task::yield_now().await;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One read and conditional write of the counter under `key`.
+    async fn try_check(&self, key: &str) -> Result<Decision> {
         let now = self.clock.now_secs();
         let start = now - now % self.window_secs;
         let reset_at = start.saturating_add(self.window_secs);
-
-        let count = match self.store.get(key.clone()).bytes().await? {
+        let found = self.store.get_with_metadata(key).bytes().await?;
+        let count = match &found.value {
             None => 0,
-            Some(bytes) => match serde_json::from_slice::<Window>(&bytes) {
+            Some(bytes) => match serde_json::from_slice::<Window>(bytes) {
                 Ok(window) if window.start == start => window.count,
                 Ok(_) => 0,
                 Err(error) => {
@@ -194,10 +203,14 @@ impl RateLimiter {
         }
         let count = count + 1;
         let ttl = self.window_secs.max(self.store.config().min_ttl);
-        self.store
+        let put = self
+            .store
             .put(key, Json(Window { start, count }))
-            .expiration_ttl(ttl)
-            .await?;
+            .expiration_ttl(ttl);
+        match found.version {
+            Some(version) => put.if_version(version).await?,
+            None => put.if_absent().await?,
+        };
         Ok(Decision {
             allowed: true,
             limit: self.limit,
@@ -212,18 +225,10 @@ impl RateLimiter {
     ///
     /// [`Error::Store`] if `identifier` makes an invalid key or the store fails.
     pub async fn reset(&self, identifier: &str) -> Result<()> {
-        let _serialized = self.lock(identifier).lock().await;
         Ok(self.store.delete(self.key(identifier)).await?)
     }
 
     fn key(&self, identifier: &str) -> String {
         format!("{}{identifier}", self.prefix)
-    }
-
-    fn lock(&self, identifier: &str) -> &Mutex<()> {
-        let mut hasher = DefaultHasher::new();
-        identifier.hash(&mut hasher);
-        let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
-        &self.locks[stripe]
     }
 }

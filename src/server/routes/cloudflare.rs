@@ -13,8 +13,7 @@
 //! for the next page until one comes back empty).
 
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::{Bytes, BytesMut};
@@ -24,12 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::server::body::{SharedBody, content_length, drain};
 use crate::server::envelope::{cloudflare, cloudflare_with_info};
 use crate::server::error::{ApiError, Code};
+use crate::server::extract::{ApiQuery, Precondition, Store, StoreKey, etag};
 use crate::server::limits::{
     DEFAULT_NAMESPACES_PER_PAGE, ENVELOPE_OVERHEAD_BYTES, INLINE_RESPONSE_BYTES,
     MAX_NAMESPACES_PER_PAGE, MIN_NAMESPACES_PER_PAGE,
 };
 use crate::server::multipart;
-use crate::server::params::{self, path_error, query_error};
+use crate::server::params;
 use crate::server::state::SharedState;
 
 /// A namespace: `{"id","title","supports_url_encoding"}` (cloudflare-python
@@ -109,8 +109,6 @@ pub(crate) struct WriteQuery {
     expiration_ttl: Option<String>,
 }
 
-type KeyPath = Result<Path<(String, String, String)>, PathRejection>;
-
 /// Lists the manifest's stores as namespaces.
 #[utoipa::path(
     get,
@@ -121,9 +119,8 @@ type KeyPath = Result<Path<(String, String, String)>, PathRejection>;
 )]
 pub(crate) async fn list_namespaces(
     State(state): State<SharedState>,
-    query: Result<Query<NamespacesQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<NamespacesQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
     let page = params::whole_number("page", query.page.as_deref())?
         .unwrap_or(1)
         .max(1);
@@ -185,11 +182,7 @@ pub(crate) async fn list_namespaces(
         (status = 404, description = "10013: namespace not found"),
     )
 )]
-pub(crate) async fn get_namespace(
-    State(state): State<SharedState>,
-    Path((_account, namespace)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let store = state.store(&namespace)?;
+pub(crate) async fn get_namespace(Store(store): Store) -> Result<Response, ApiError> {
     Ok(cloudflare(Namespace::new(store.name())))
 }
 
@@ -211,13 +204,10 @@ pub(crate) async fn get_namespace(
     )
 )]
 pub(crate) async fn list_keys(
-    State(state): State<SharedState>,
-    Path((_account, namespace)): Path<(String, String)>,
-    query: Result<Query<KeysQuery>, QueryRejection>,
+    Store(store): Store,
+    ApiQuery(query): ApiQuery<KeysQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
-    let store = state.store(&namespace)?;
-    let request = params::list_request(store, query.prefix, query.limit.as_deref(), query.cursor)?;
+    let request = params::list_request(&store, query.prefix, query.limit.as_deref(), query.cursor)?;
     let page = request.await?;
     let info = CursorInfo {
         count: page.keys.len(),
@@ -227,7 +217,7 @@ pub(crate) async fn list_keys(
 }
 
 /// Reads a value: the raw bytes, `application/octet-stream`, with the key's expiration
-/// (Unix seconds) in the `expiration` header when it has one.
+/// (Unix seconds) in the `expiration` header when it has one, and its version in `ETag`.
 #[utoipa::path(
     get,
     path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
@@ -238,20 +228,17 @@ pub(crate) async fn list_keys(
         ("key_name" = String, Path, description = "The key, percent-encoded once"),
     ),
     responses(
-        (status = 200, description = "The value's bytes", content_type = "application/octet-stream"),
+        (status = 200, description = "The value's bytes", content_type = "application/octet-stream",
+            headers(("ETag" = String, description = "The key's version, quoted"),
+                    ("expiration" = u64, description = "When the key expires, in Unix seconds, if it does"))),
         (status = 404, description = "10009: key not found; 10013: namespace not found"),
     )
 )]
-pub(crate) async fn get_value(
-    State(state): State<SharedState>,
-    path: KeyPath,
-) -> Result<Response, ApiError> {
-    let Path((_account, namespace, key)) = path.map_err(path_error)?;
-    let store = state.store(&namespace)?;
-    // One read gives the value and its expiration together, so the header always
-    // matches the bytes sent.
+pub(crate) async fn get_value(StoreKey { store, key }: StoreKey) -> Result<Response, ApiError> {
+    // One read gives the value, its expiration and version together, so the headers
+    // always match the bytes sent.
     let found = store.get_with_metadata(key.as_str()).stream().await?;
-    let expiration = found.expiration;
+    let (expiration, version) = (found.expiration, found.version);
     let mut stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
     let len = stream.len();
     let body = if len <= INLINE_RESPONSE_BYTES {
@@ -273,11 +260,15 @@ pub(crate) async fn get_value(
     if let Some(at) = expiration {
         headers.insert("expiration", HeaderValue::from(at));
     }
+    if let Some(version) = version {
+        headers.insert(header::ETAG, etag(version));
+    }
     Ok(response)
 }
 
 /// Writes a value: the raw body, streamed into the store (never buffered whole), or
 /// `multipart/form-data` with a `value` part and an optional JSON `metadata` part.
+/// `If-Match: "<version>"` / `If-None-Match: *` make it conditional (412 on conflict).
 #[utoipa::path(
     put,
     path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
@@ -290,28 +281,28 @@ pub(crate) async fn get_value(
     ),
     request_body(content = Vec<u8>, description = "The value (raw), or multipart/form-data with `value` and `metadata`", content_type = "application/octet-stream"),
     responses(
-        (status = 200, description = "`result`: `{}`"),
-        (status = 400, description = "An invalid key, expiration or metadata"),
+        (status = 200, description = "`result`: `{}`; `ETag`: the new version",
+            headers(("ETag" = String, description = "The key's new version, quoted"))),
+        (status = 400, description = "An invalid key, expiration, metadata or If-Match"),
+        (status = 412, description = "The If-Match or If-None-Match condition did not hold"),
         (status = 413, description = "The value is over the store's `max_value_size`"),
     )
 )]
 pub(crate) async fn put_value(
-    State(state): State<SharedState>,
-    path: KeyPath,
-    query: Result<Query<WriteQuery>, QueryRejection>,
+    target: Result<StoreKey, ApiError>,
+    query: Result<ApiQuery<WriteQuery>, ApiError>,
+    precondition: Result<Precondition, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let checked = async {
-        let Path((_account, namespace, key)) = path.map_err(path_error)?;
-        let Query(query) = query.map_err(query_error)?;
-        let store = state.store(&namespace)?.clone();
+    let checked = (|| {
+        let StoreKey { store, key } = target?;
+        let ApiQuery(query) = query?;
         let ttl = params::whole_number("expiration_ttl", query.expiration_ttl.as_deref())?;
         let at = params::whole_number("expiration", query.expiration.as_deref())?;
-        Ok::<_, ApiError>((store, key, ttl, at))
-    }
-    .await;
-    let (store, key, ttl, at) = match checked {
+        Ok::<_, ApiError>((store, key, ttl, at, precondition?))
+    })();
+    let (store, key, ttl, at, precondition) = match checked {
         Ok(checked) => checked,
         Err(error) => {
             drain(body.into_data_stream()).await;
@@ -332,9 +323,10 @@ pub(crate) async fn put_value(
     } else {
         0
     };
-    if let Some(size) = declared.filter(|&n| n > max.saturating_add(envelope)) {
+    // The declared body is the value itself, or the value in its multipart envelope.
+    if let Some(Err(error)) = declared.map(|n| store.check_value_size(n.saturating_sub(envelope))) {
         drain(body.into_data_stream()).await;
-        return Err(kv_runtime::Error::ValueTooLarge { size, max }.into());
+        return Err(error.into());
     }
 
     let shared = SharedBody::new(body);
@@ -354,33 +346,26 @@ pub(crate) async fn put_value(
                     )
                 })?;
                 buf.extend_from_slice(&chunk);
-                if buf.len() as u64 > max {
-                    return Err(kv_runtime::Error::ValueTooLarge {
-                        size: buf.len() as u64,
-                        max,
-                    }
-                    .into());
-                }
+                store.check_value_size(buf.len() as u64)?;
             }
             (Bytes::from(buf).into(), None)
         } else {
             (kv_runtime::Body::from_stream(shared.clone()).into(), None)
         };
-        let mut request = store.put(key, value);
-        if let Some(ttl) = ttl {
-            request = request.expiration_ttl(ttl);
-        }
-        if let Some(at) = at {
-            request = request.expiration(at);
-        }
-        if let Some(metadata) = metadata {
-            request = request.metadata(metadata);
-        }
-        request.await.map_err(ApiError::from)
+        let request = store
+            .put(key, value)
+            .expiration_ttl(ttl)
+            .expiration(at)
+            .metadata(metadata);
+        precondition.apply(request).await.map_err(ApiError::from)
     }
     .await;
     match result {
-        Ok(_version) => Ok(cloudflare(serde_json::json!({}))),
+        Ok(version) => {
+            let mut response = cloudflare(serde_json::json!({}));
+            response.headers_mut().insert(header::ETAG, etag(version));
+            Ok(response)
+        }
         Err(error) => {
             shared.drain().await;
             Err(error)
@@ -388,7 +373,8 @@ pub(crate) async fn put_value(
     }
 }
 
-/// Deletes a key; deleting a missing key succeeds.
+/// Deletes a key; deleting a missing key succeeds. With `If-Match: "<version>"`, only
+/// at that version (412 otherwise).
 #[utoipa::path(
     delete,
     path = "/client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{*key_name}",
@@ -398,14 +384,20 @@ pub(crate) async fn put_value(
         ("namespace_id" = String, Path, description = "A store of the manifest"),
         ("key_name" = String, Path, description = "The key, percent-encoded once"),
     ),
-    responses((status = 200, description = "`result`: `{}`"))
+    responses(
+        (status = 200, description = "`result`: `{}`"),
+        (status = 412, description = "The key is not at the If-Match version"),
+    )
 )]
 pub(crate) async fn delete_value(
-    State(state): State<SharedState>,
-    path: KeyPath,
+    StoreKey { store, key }: StoreKey,
+    precondition: Precondition,
 ) -> Result<Response, ApiError> {
-    let Path((_account, namespace, key)) = path.map_err(path_error)?;
-    state.store(&namespace)?.delete(key).await?;
+    let mut request = store.delete(key);
+    if let Some(version) = precondition.version() {
+        request = request.if_version(version);
+    }
+    request.await?;
     Ok(cloudflare(serde_json::json!({})))
 }
 
@@ -424,14 +416,8 @@ pub(crate) async fn delete_value(
         (status = 404, description = "10009: key not found"),
     )
 )]
-pub(crate) async fn get_metadata(
-    State(state): State<SharedState>,
-    path: KeyPath,
-) -> Result<Response, ApiError> {
-    let Path((_account, namespace, key)) = path.map_err(path_error)?;
-    let store = state.store(&namespace)?;
-    // `stream()` reads the record's head, not a chunked value's chunks.
-    let found = store.get_with_metadata(key.as_str()).stream().await?;
+pub(crate) async fn get_metadata(StoreKey { store, key }: StoreKey) -> Result<Response, ApiError> {
+    let found = store.get_with_metadata(key.as_str()).head().await?;
     if found.value.is_none() {
         return Err(ApiError::key_not_found(&key));
     }

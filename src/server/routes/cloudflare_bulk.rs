@@ -60,12 +60,14 @@ pub(crate) struct BulkGet {
     with_metadata: bool,
 }
 
-fn item_error(index: usize, key: &str, error: ApiError) -> ApiError {
-    ApiError::new(
-        error.status,
-        error.code,
-        format!("item {index} (key {key:?}): {}", error.message),
-    )
+/// What is wrong with item `index`, in the runtime's words for a bulk item.
+fn item_error(index: usize, key: &str, source: kv_runtime::Error) -> ApiError {
+    kv_runtime::Error::BulkItem {
+        index,
+        key: key.to_owned(),
+        source: Box::new(source),
+    }
+    .into()
 }
 
 /// Writes up to 10,000 pairs, all or none.
@@ -109,14 +111,12 @@ pub(crate) async fn bulk_write(
             base64::engine::general_purpose::STANDARD
                 .decode(item.value.as_bytes())
                 .map_err(|e| {
-                    item_error(
-                        index,
-                        &item.key,
-                        ApiError::bad_request(
-                            Code::InvalidRequest,
-                            format!("value is not valid base64: {e}"),
-                        ),
-                    )
+                    let source = kv_runtime::Error::InvalidParameter {
+                        name: "value".to_owned(),
+                        given: None,
+                        expected: format!("it is not valid base64 ({e})"),
+                    };
+                    item_error(index, &item.key, source)
                 })?
         } else {
             item.value.into_bytes()
@@ -125,16 +125,10 @@ pub(crate) async fn bulk_write(
             .map_err(|e| item_error(index, &item.key, e))?;
         let at = params::whole_number_json("expiration", item.expiration.as_ref())
             .map_err(|e| item_error(index, &item.key, e))?;
-        let mut put = kv_runtime::BulkPut::new(item.key, value);
-        if let Some(ttl) = ttl {
-            put = put.expiration_ttl(ttl);
-        }
-        if let Some(at) = at {
-            put = put.expiration(at);
-        }
-        if let Some(metadata) = item.metadata {
-            put = put.metadata(metadata);
-        }
+        let put = kv_runtime::BulkPut::new(item.key, value)
+            .expiration_ttl(ttl)
+            .expiration(at)
+            .metadata(item.metadata);
         puts.push(put);
     }
     store.put_many(puts).await?;

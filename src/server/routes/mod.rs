@@ -4,6 +4,7 @@
 mod cloudflare;
 mod cloudflare_bulk;
 mod public;
+mod stores;
 mod workertown;
 
 use std::sync::Arc;
@@ -42,9 +43,13 @@ pub(crate) fn build(
         .routes(routes!(
             workertown::get_value,
             workertown::put_value,
-            workertown::delete_value
+            workertown::delete_value,
+            workertown::touch_value
         ))
         .routes(routes!(workertown::list_keys))
+        .routes(routes!(stores::count))
+        .routes(routes!(stores::delete_prefix))
+        .routes(routes!(stores::watch))
         .routes(routes!(workertown::admin_info))
         .routes(routes!(cloudflare::list_namespaces))
         .routes(routes!(cloudflare::get_namespace))

@@ -4,9 +4,8 @@
 //! answers it as `data`.
 
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use bytes::{BufMut as _, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -15,8 +14,9 @@ use crate::server::auth::AuthInfo;
 use crate::server::body::{parse_json, read_limited};
 use crate::server::envelope::{json_response, workertown};
 use crate::server::error::{ApiError, Code};
+use crate::server::extract::{ApiQuery, Precondition, Store, StoreKey, etag};
 use crate::server::limits::ENVELOPE_OVERHEAD_BYTES;
-use crate::server::params::{self, path_error, query_error};
+use crate::server::params;
 use crate::server::state::SharedState;
 
 /// The body of `PUT /v1/kv/{store}/{key}`.
@@ -75,7 +75,8 @@ pub(crate) struct ServerInfo {
 }
 
 /// Reads a value. `data` is the stored JSON; a value that is not JSON (written through
-/// the Cloudflare routes) is answered as a JSON string when it is UTF-8 text.
+/// the Cloudflare routes) is answered as a JSON string when it is UTF-8 text. The
+/// `ETag` header is the key's version, for a conditional write.
 #[utoipa::path(
     get,
     path = "/v1/kv/{store}/{*key}",
@@ -85,36 +86,32 @@ pub(crate) struct ServerInfo {
         ("key" = String, Path, description = "The key, percent-encoded once (`/` may appear raw or as %2F)"),
     ),
     responses(
-        (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":<value>}`"),
+        (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":<value>}`, with the version in `ETag`",
+            headers(("ETag" = String, description = "The key's version, quoted"))),
         (status = 404, description = "No such key (`key_not_found`) or store (`store_not_found`)"),
+        (status = 422, description = "The value is binary, not JSON (`invalid_utf8`)"),
     )
 )]
-pub(crate) async fn get_value(
-    State(state): State<SharedState>,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let Path((store, key)) = path.map_err(path_error)?;
-    let store = state.store(&store)?;
-    let bytes = store
-        .get(key.as_str())
-        .bytes()
-        .await?
-        .ok_or_else(|| ApiError::key_not_found(&key))?;
-    Ok(data_response(bytes))
+pub(crate) async fn get_value(StoreKey { store, key }: StoreKey) -> Result<Response, ApiError> {
+    let found = store.get_with_metadata(key.as_str()).bytes().await?;
+    let (Some(bytes), Some(version)) = (found.value, found.version) else {
+        return Err(ApiError::key_not_found(&key));
+    };
+    let mut response = data_response(bytes)?;
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
 }
 
 /// `{"status":200,"success":true,"data":<bytes>}` without parsing the value into a tree:
 /// valid JSON is spliced in as it is stored.
-fn data_response(bytes: Bytes) -> Response {
+fn data_response(bytes: Bytes) -> Result<Response, ApiError> {
     let data = if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
         bytes
     } else {
         match std::str::from_utf8(&bytes) {
             Ok(text) => Bytes::from(serde_json::Value::from(text).to_string()),
             Err(_) => {
-                return error_response(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Code::ValueNotJson,
+                return Err(ApiError::from(kv_runtime::Error::InvalidUtf8).with_message(
                     "the value is binary, not JSON: read it from the Cloudflare route \
                      /client/v4/accounts/{account}/storage/kv/namespaces/{store}/values/{key}",
                 ));
@@ -126,14 +123,12 @@ fn data_response(bytes: Bytes) -> Response {
     body.put_slice(HEAD);
     body.put_slice(&data);
     body.put_u8(b'}');
-    json_response(StatusCode::OK, body.freeze())
-}
-
-fn error_response(error: ApiError) -> Response {
-    axum::response::IntoResponse::into_response(error)
+    Ok(json_response(StatusCode::OK, body.freeze()))
 }
 
 /// Writes a value: `{"value": <any JSON but null>, "ttl"?: secs, "metadata"?: json}`.
+/// `If-Match: "<version>"` writes only at that version, `If-None-Match: *` only if the
+/// key does not exist; otherwise 412 `conflict`, and nothing is written.
 #[utoipa::path(
     put,
     path = "/v1/kv/{store}/{*key}",
@@ -144,19 +139,19 @@ fn error_response(error: ApiError) -> Response {
     ),
     request_body = PutValue,
     responses(
-        (status = 200, description = "`data` is the value written"),
-        (status = 400, description = "Malformed JSON, a null value, an invalid key or TTL"),
+        (status = 200, description = "`data` is the value written; `ETag` its new version",
+            headers(("ETag" = String, description = "The key's new version, quoted"))),
+        (status = 400, description = "Malformed JSON, a null value, an invalid key, TTL or If-Match"),
+        (status = 412, description = "`conflict`: the If-Match or If-None-Match condition did not hold"),
         (status = 413, description = "The value is over the store's `max_value_size`"),
     )
 )]
 pub(crate) async fn put_value(
-    State(state): State<SharedState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    StoreKey { store, key }: StoreKey,
+    precondition: Precondition,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path((store, key)) = path.map_err(path_error)?;
-    let store = state.store(&store)?;
     let limit = store
         .config()
         .max_value_size
@@ -173,21 +168,22 @@ pub(crate) async fn put_value(
             ));
         }
     };
-    let mut request = store.put(key, value.get());
-    if let Some(ttl) = params::whole_number_json("ttl", put.ttl.as_ref())? {
-        request = request.expiration_ttl(ttl);
-    }
-    if let Some(at) = params::whole_number_json("expiration", put.expiration.as_ref())? {
-        request = request.expiration(at);
-    }
-    if let Some(metadata) = put.metadata {
-        request = request.metadata(metadata);
-    }
-    request.await?;
-    Ok(workertown(value))
+    let request = store
+        .put(key, value.get())
+        .expiration_ttl(params::whole_number_json("ttl", put.ttl.as_ref())?)
+        .expiration(params::whole_number_json(
+            "expiration",
+            put.expiration.as_ref(),
+        )?)
+        .metadata(put.metadata);
+    let version = precondition.apply(request).await?;
+    let mut response = workertown(value);
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
 }
 
-/// Deletes a key; deleting a missing key succeeds. `data` is `true`.
+/// Deletes a key; deleting a missing key succeeds. `data` is `true`. With
+/// `If-Match: "<version>"`, only at that version (412 `conflict` otherwise).
 #[utoipa::path(
     delete,
     path = "/v1/kv/{store}/{*key}",
@@ -196,15 +192,92 @@ pub(crate) async fn put_value(
         ("store" = String, Path, description = "A store of the manifest"),
         ("key" = String, Path, description = "The key, percent-encoded once"),
     ),
-    responses((status = 200, description = "`{\"status\":200,\"success\":true,\"data\":true}`"))
+    responses(
+        (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":true}`"),
+        (status = 412, description = "`conflict`: the key is not at the If-Match version"),
+    )
 )]
 pub(crate) async fn delete_value(
-    State(state): State<SharedState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    StoreKey { store, key }: StoreKey,
+    precondition: Precondition,
 ) -> Result<Response, ApiError> {
-    let Path((store, key)) = path.map_err(path_error)?;
-    state.store(&store)?.delete(key).await?;
+    if precondition == Precondition::Absent {
+        return Err(ApiError::bad_request(
+            Code::InvalidRequest,
+            "If-None-Match: * makes no sense on a delete",
+        ));
+    }
+    let mut request = store.delete(key);
+    if let Some(version) = precondition.version() {
+        request = request.if_version(version);
+    }
+    request.await?;
     Ok(workertown(true))
+}
+
+/// The body of `PATCH /v1/kv/{store}/{key}`: exactly one of `ttl`, `expiration` or
+/// `persist: true`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Touch {
+    /// Seconds until the key expires (at least the store's `min_ttl`).
+    #[schema(value_type = Option<u64>)]
+    ttl: Option<serde_json::Value>,
+    /// Unix time (seconds) at which the key expires.
+    #[schema(value_type = Option<u64>)]
+    expiration: Option<serde_json::Value>,
+    /// `true`: the key never expires.
+    persist: Option<bool>,
+}
+
+/// Touches a key: changes only its expiration, keeping value and metadata (the
+/// version changes, as after any write). `data` is `{"expiration": <unix>|null}`,
+/// `ETag` the new version; 404 when the key does not exist.
+#[utoipa::path(
+    patch,
+    path = "/v1/kv/{store}/{*key}",
+    tag = "workertown",
+    params(
+        ("store" = String, Path, description = "A store of the manifest"),
+        ("key" = String, Path, description = "The key, percent-encoded once"),
+    ),
+    request_body = Touch,
+    responses(
+        (status = 200, description = "`data`: `{\"expiration\": <unix>|null}`",
+            headers(("ETag" = String, description = "The key's new version, quoted"))),
+        (status = 400, description = "Not exactly one of ttl, expiration, persist; a TTL under the floor"),
+        (status = 404, description = "`key_not_found`: no live key to touch"),
+    )
+)]
+pub(crate) async fn touch_value(
+    StoreKey { store, key }: StoreKey,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = read_limited(&headers, body, 4096, "the touch body").await?;
+    let touch: Touch = parse_json(&bytes, "the touch body")?;
+    let ttl = params::whole_number_json("ttl", touch.ttl.as_ref())?;
+    let at = params::whole_number_json("expiration", touch.expiration.as_ref())?;
+    let request = match (ttl, at, touch.persist) {
+        (Some(ttl), None, None | Some(false)) => store.touch(key.as_str()).expiration_ttl(ttl),
+        (None, Some(at), None | Some(false)) => store.touch(key.as_str()).expiration(at),
+        (None, None, Some(true)) => store.touch(key.as_str()).persist(),
+        _ => {
+            return Err(ApiError::bad_request(
+                Code::InvalidRequest,
+                "the touch body needs exactly one of \"ttl\", \"expiration\" or \"persist\": true",
+            ));
+        }
+    };
+    if !request.await? {
+        return Err(ApiError::key_not_found(&key));
+    }
+    let head = store.get_with_metadata(key.as_str()).head().await?;
+    let mut response = workertown(serde_json::json!({ "expiration": head.expiration }));
+    if let Some(version) = head.version {
+        response.headers_mut().insert(header::ETAG, etag(version));
+    }
+    Ok(response)
 }
 
 /// Lists keys in byte order: `data` is `{"keys":[{"name","expiration"?,"metadata"?}],
@@ -220,13 +293,10 @@ pub(crate) async fn delete_value(
     )
 )]
 pub(crate) async fn list_keys(
-    State(state): State<SharedState>,
-    Path(store): Path<String>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    Store(store): Store,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
-    let store = state.store(&store)?;
-    let request = params::list_request(store, query.prefix, query.limit.as_deref(), query.cursor)?;
+    let request = params::list_request(&store, query.prefix, query.limit.as_deref(), query.cursor)?;
     Ok(workertown(request.await?))
 }
 

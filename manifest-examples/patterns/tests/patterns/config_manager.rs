@@ -240,3 +240,37 @@ async fn zero_cache_duration_reads_every_time_and_keys_are_configurable() {
         .unwrap();
     assert_eq!(config.get().await.unwrap().limits["x"], 1);
 }
+
+/// Managers that share nothing but the store — one per instance of an application —
+/// lose no update: each write is a compare-and-set on the stored record, and `update`
+/// re-applies its change to the newer value when it loses a race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_managers_lose_no_update() {
+    let (env, clock) = env_at_t0().await;
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let config = ConfigManager::<AppConfig>::new(env.CONFIG.clone())
+                .with_clock(clock.clone())
+                .validate_with(validate);
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    config
+                        .update(|c| *c.limits.entry("calls".to_owned()).or_insert(0) += 1)
+                        .await
+                        .unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let config = ConfigManager::<AppConfig>::new(env.CONFIG.clone()).cache_for(Duration::ZERO);
+    let snapshot = config.get().await.unwrap();
+    assert_eq!(
+        snapshot.limits["calls"], 200,
+        "four writers, fifty updates each"
+    );
+    assert_eq!(snapshot.version(), 200, "every write was the next version");
+}

@@ -181,3 +181,32 @@ async fn identifier_too_long_for_a_key_is_an_error_and_not_counted() {
         "{err:?}"
     );
 }
+
+/// Limiters that share nothing but the store — as the instances of an application on
+/// a shared backend do — still never let more than the limit through: the counter is
+/// written with compare-and-set, so a check that loses a race reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_limiters_on_one_store_never_exceed_the_limit() {
+    let (env, clock) = env_at_t0().await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            // A limiter of its own per task: no in-process lock in common.
+            let limiter = RateLimiter::new(env.RATE_LIMITS.clone(), 100, WINDOW)
+                .unwrap()
+                .with_clock(clock.clone());
+            tokio::spawn(async move {
+                let mut allowed = 0;
+                for _ in 0..50 {
+                    allowed += usize::from(limiter.check("hot").await.unwrap().allowed);
+                    tokio::task::yield_now().await;
+                }
+                allowed
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += task.await.unwrap();
+    }
+    assert_eq!(allowed, 100, "400 checks against a limit of 100");
+}

@@ -1,4 +1,7 @@
-//! The runtime's error type.
+//! The runtime's error type, and (in [`codes`]) its one mapping to stable codes and
+//! HTTP statuses.
+
+mod codes;
 
 use std::path::PathBuf;
 
@@ -154,6 +157,17 @@ pub enum Error {
         /// The longest store name, in bytes.
         max: usize,
     },
+    /// A parameter from a wire format (an HTTP query, a bulk file) that is not what it
+    /// must be: a TTL that is not a number, a value that is not valid base64.
+    #[error("{}", parameter_message(name, given.as_deref(), expected))]
+    InvalidParameter {
+        /// The parameter, as the request named it (`expiration_ttl`, `value`, ...).
+        name: String,
+        /// What was given, when it may be shown.
+        given: Option<String>,
+        /// What it must be, or what is wrong, as a sentence.
+        expected: String,
+    },
     /// A conditional write (`if_version`, `if_absent`, `update`) found the key in
     /// another state than required; nothing was written.
     #[error("{}", conflict_message(key, *expected, *current))]
@@ -199,70 +213,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable, machine-readable name for the error's kind (`"key_too_long"`, ...), for
-    /// logs and API error bodies. New kinds may be added; existing names do not change.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::KeyTooLong { .. } => "key_too_long",
-            Self::EmptyKey => "empty_key",
-            Self::ReservedKey { .. } => "reserved_key",
-            Self::ValueTooLarge { .. } => "value_too_large",
-            Self::MetadataTooLarge { .. } => "metadata_too_large",
-            Self::ExpirationTtlTooShort { .. } => "expiration_ttl_too_short",
-            Self::ExpirationTooSoon { .. } => "expiration_too_soon",
-            Self::ExpirationOverflow { .. } => "expiration_overflow",
-            Self::ListLimit { .. } => "invalid_list_limit",
-            Self::InvalidCursor => "invalid_cursor",
-            Self::Json(_) => "json",
-            Self::Stream { .. } => "stream_failed",
-            Self::CacheTtlTooShort { .. } => "cache_ttl_too_short",
-            Self::GetManyEmpty => "get_many_empty",
-            Self::GetManyTooMany { .. } => "get_many_too_many",
-            Self::GetManyNotJson { .. } => "get_many_not_json",
-            Self::BulkTooLarge { .. } => "bulk_too_large",
-            Self::BulkItem { .. } => "bulk_item",
-            Self::InvalidUtf8 => "invalid_utf8",
-            Self::InvalidStoreName { .. } => "invalid_store_name",
-            Self::Conflict { .. } => "conflict",
-            Self::InvalidVersion { .. } => "invalid_version",
-            Self::Locked { .. } => "locked",
-            Self::Config { .. } => "config",
-            Self::Backend { .. } => "backend",
-        }
-    }
-
-    /// Whether the caller's input caused the error (a limit, a bad key, cursor or
-    /// option), as opposed to the stored data or the storage itself.
-    pub fn is_invalid_input(&self) -> bool {
-        match self {
-            Self::BulkItem { source, .. } => source.is_invalid_input(),
-            Self::KeyTooLong { .. }
-            | Self::EmptyKey
-            | Self::ReservedKey { .. }
-            | Self::ValueTooLarge { .. }
-            | Self::MetadataTooLarge { .. }
-            | Self::ExpirationTtlTooShort { .. }
-            | Self::ExpirationTooSoon { .. }
-            | Self::ExpirationOverflow { .. }
-            | Self::ListLimit { .. }
-            | Self::InvalidCursor
-            | Self::CacheTtlTooShort { .. }
-            | Self::GetManyEmpty
-            | Self::GetManyTooMany { .. }
-            | Self::BulkTooLarge { .. }
-            | Self::InvalidStoreName { .. }
-            | Self::InvalidVersion { .. }
-            | Self::Stream { .. } => true,
-            Self::Json(_)
-            | Self::GetManyNotJson { .. }
-            | Self::InvalidUtf8
-            | Self::Conflict { .. }
-            | Self::Locked { .. }
-            | Self::Config { .. }
-            | Self::Backend { .. } => false,
-        }
-    }
-
     /// Whether a conditional write was refused because the key was not in the
     /// required state (also when the refusal is an item of a bulk write).
     pub fn is_conflict(&self) -> bool {
@@ -322,6 +272,13 @@ fn conflict_message(key: &str, expected: Option<Version>, current: Option<Versio
         (Some(expected), None) => {
             format!("version mismatch on {key:?}: expected {expected}, but the key does not exist")
         }
+    }
+}
+
+fn parameter_message(name: &str, given: Option<&str>, expected: &str) -> String {
+    match given {
+        Some(given) => format!("Invalid {name} of {given}. {expected}"),
+        None => format!("Invalid {name}: {expected}"),
     }
 }
 
