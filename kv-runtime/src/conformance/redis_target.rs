@@ -151,4 +151,10 @@ impl Target for RedisTarget {
     fn shared(&self) -> bool {
         true
     }
+
+    /// With one shard (the default) a batch is one script: atomic, conditions
+    /// included. With more, batches are atomic per shard only.
+    fn atomic_batches(&self) -> bool {
+        self.shards == 1
+    }
 }
