@@ -21,6 +21,11 @@ impl Shard {
         format!("{}i", self.base)
     }
 
+    /// The shard's change counter: every change takes its next number.
+    pub(super) fn counter(&self) -> String {
+        format!("{}v", self.base)
+    }
+
     /// The hash holding `key`'s record.
     pub(super) fn record(&self, key: &str) -> String {
         format!("{}r:{key}", self.base)

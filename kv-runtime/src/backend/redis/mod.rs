@@ -38,13 +38,14 @@
 //!   them in byte order;
 //! - `B x`: a sorted set of the keys that expire, scored by expiration, for the purge
 //!   and `count`;
-//! - `B v`: the shard's version counter; a version is `counter * 1024 + s`, unique in
-//!   the store across shards (and below 2^53, exact in Lua);
+//! - `B v`: the shard's change counter: every change (put, touch, delete, purge of a
+//!   key) takes its next number, and a version is `number * 1024 + s`, unique in the
+//!   store across shards (and below 2^53, exact in Lua);
 //! - `B c:<blob>:<n>`: chunk `n` of a large or streamed value.
 //!
 //! Besides, `kv:{<namespace>}:meta` records the shard count (a runtime configured with
 //! another refuses the store), and every write publishes its change on the pub/sub
-//! channel `kv:<namespace>:changes`. A key goes to shard `FNV-1a(key) % shards`.
+//! channel `kv:<namespace>:changes`, with its shard and number. A key goes to shard `FNV-1a(key) % shards`.
 //!
 //! # Guarantees
 //!
@@ -199,7 +200,8 @@ impl fmt::Debug for RedisBackend {
 
 impl RedisBackend {
     fn new(redis: Redis, layout: Layout) -> Self {
-        let watch = watch::Watch::new(redis.clone(), layout.channel.clone());
+        let counters = layout.shards.iter().map(Shard::counter).collect();
+        let watch = watch::Watch::new(redis.clone(), layout.channel.clone(), counters);
         Self {
             redis,
             layout,

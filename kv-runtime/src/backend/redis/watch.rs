@@ -1,20 +1,32 @@
 //! Watching a store: every write script `PUBLISH`es its change on the store's channel,
-//! in the same atomic step as the write. A store handle starts, on its first `watch`,
-//! one task holding one pub/sub connection subscribed to that channel; it feeds what
-//! arrives to a [`ChangeHub`], which fans changes out to the watchers by prefix. In a
-//! cluster a `PUBLISH` reaches every node, so the task subscribes on one of them.
+//! in the same atomic step as the write, with the shard's next change number. A store
+//! handle starts, on its first `watch`, one task holding one pub/sub connection
+//! subscribed to that channel; it feeds what arrives to a [`ChangeHub`], which fans
+//! changes out to the watchers by prefix. In a cluster a `PUBLISH` reaches every node,
+//! so the task subscribes on one of them.
 //!
-//! A lost connection is re-established (with backoff), and watchers get
-//! [`Change::Lagged`] both when it is lost and once it is back — changes published in
-//! between are gone. The task stops when the backend is dropped.
+//! The change numbers make delivery exact: the task keeps, per shard, the last number
+//! it forwarded, and drops anything older (a change published before a subscription,
+//! still on its way through the cluster bus). A new watcher reads the shards' counters
+//! once the subscription is up, and joins the hub once every change numbered up to
+//! them has gone by: it sees exactly the changes made after `watch` returned. A lost
+//! connection is re-established (with backoff); watchers get [`Change::Lagged`] when
+//! it is lost, and again once it is back if the counters moved meanwhile. The task
+//! stops when the backend is dropped.
+//!
+//! Changes to keys of one shard arrive in the order applied. With several shards on
+//! several cluster nodes, changes of different shards may arrive in another order than
+//! they were applied: each node forwards its own over its own cluster-bus link.
 
+use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use futures_util::future::{Either, select};
 use redis::Value;
 use redis::aio::{PubSubSink, PubSubStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::NAME;
 use super::connection::{Redis, within};
@@ -35,8 +47,16 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 enum Status {
     /// Connecting, after the error of the last attempt if there was one.
     Connecting(Option<String>),
-    /// Subscribed: `SUBSCRIBE` was acknowledged.
+    /// Subscribed: `SUBSCRIBE` was acknowledged and the counters read.
     Ready,
+}
+
+/// A watcher waiting to join the hub once the changes numbered up to `after` went by.
+struct Join {
+    prefix: String,
+    buffer: usize,
+    after: Vec<u64>,
+    reply: oneshot::Sender<ChangeStream>,
 }
 
 /// Aborts the task when dropped.
@@ -49,169 +69,305 @@ impl Drop for AbortOnDrop {
     }
 }
 
-#[derive(Debug)]
 struct Running {
     status: watch::Receiver<Status>,
+    joins: mpsc::UnboundedSender<Join>,
     _task: AbortOnDrop,
 }
 
 /// One store handle's subscription to its change channel, started on first use.
-#[derive(Debug)]
 pub(super) struct Watch {
     redis: Redis,
     channel: String,
+    /// The shards' counters, in shard order.
+    counters: Vec<String>,
     hub: ChangeHub,
     running: Mutex<Option<Running>>,
 }
 
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("channel", &self.channel)
+            .field("hub", &self.hub)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Watch {
-    pub(super) fn new(redis: Redis, channel: String) -> Self {
+    pub(super) fn new(redis: Redis, channel: String, counters: Vec<String>) -> Self {
         Self {
             redis,
             channel,
+            counters,
             hub: ChangeHub::new(),
             running: Mutex::new(None),
         }
     }
 
-    /// A watcher of the keys under `prefix`, once the subscription is acknowledged
-    /// (waiting at most the timeout for it).
+    /// A watcher of the keys under `prefix` that sees every change made after this
+    /// returns (waiting at most the timeout for the subscription).
     pub(super) async fn subscribe(&self, prefix: &str, buffer: usize) -> Result<ChangeStream> {
-        let mut status = self.start()?;
-        let ready = tokio::time::timeout(
-            self.redis.timeout(),
-            status.wait_for(|s| matches!(s, Status::Ready)),
-        )
-        .await
-        .map(|waited| waited.map(|_| ()));
+        let (mut status, joins) = self.start()?;
+        let timeout = self.redis.timeout();
+        let ready = tokio::time::timeout(timeout, status.wait_for(|s| matches!(s, Status::Ready)))
+            .await
+            .map(|waited| waited.is_ok());
         match ready {
-            Ok(Ok(())) => Ok(self.hub.subscribe(prefix, buffer)),
-            Ok(Err(_)) => Err(Error::backend(NAME, "the watch task stopped".to_owned())),
+            Ok(true) => {}
+            Ok(false) => return Err(self.failed("the watch task stopped")),
             Err(_) => {
                 let last = match &*status.borrow() {
                     Status::Connecting(Some(error)) => format!(": {error}"),
                     _ => String::new(),
                 };
-                Err(Error::backend(
-                    NAME,
-                    format!(
-                        "{}: could not subscribe to the store's changes within {} ms{last}",
-                        self.redis.endpoint(),
-                        self.redis.timeout().as_millis()
-                    ),
-                ))
+                let message = format!(
+                    "could not subscribe to the store's changes within {} ms{last}",
+                    timeout.as_millis()
+                );
+                return Err(self.failed(&message));
             }
+        }
+        let after = read_counters(&self.redis, &self.counters)
+            .await
+            .map_err(|e| self.redis.error(e))?;
+        let (reply, joined) = oneshot::channel();
+        let join = Join {
+            prefix: prefix.to_owned(),
+            buffer,
+            after,
+            reply,
+        };
+        joins
+            .send(join)
+            .map_err(|_| self.failed("the watch task stopped"))?;
+        match tokio::time::timeout(timeout, joined).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(_)) => Err(self.failed("the watch task stopped")),
+            Err(_) => Err(self.failed("the subscription did not catch up within the timeout")),
         }
     }
 
-    /// The task's status, starting it if it is not running.
-    fn start(&self) -> Result<watch::Receiver<Status>> {
+    fn failed(&self, message: &str) -> Error {
+        Error::backend(NAME, format!("{}: {message}", self.redis.endpoint()))
+    }
+
+    /// The task's status and request queue, starting it if it is not running.
+    fn start(&self) -> Result<(watch::Receiver<Status>, mpsc::UnboundedSender<Join>)> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(running) = &*running {
-            return Ok(running.status.clone());
+            return Ok((running.status.clone(), running.joins.clone()));
         }
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::backend(NAME, "watch needs a tokio runtime".to_owned()))?;
-        let (tx, rx) = watch::channel(Status::Connecting(None));
-        let task = handle.spawn(run(
-            self.redis.clone(),
-            self.channel.clone(),
-            self.hub.clone(),
-            tx,
-        ));
+        let (status_tx, status) = watch::channel(Status::Connecting(None));
+        let (joins, joins_rx) = mpsc::unbounded_channel();
+        let task = Task {
+            redis: self.redis.clone(),
+            channel: self.channel.clone(),
+            counters: self.counters.clone(),
+            hub: self.hub.clone(),
+            status: status_tx,
+            joins: joins_rx,
+            last: Vec::new(),
+            waiting: Vec::new(),
+        };
+        let task = handle.spawn(task.run());
         *running = Some(Running {
-            status: rx.clone(),
+            status: status.clone(),
+            joins: joins.clone(),
             _task: AbortOnDrop(task.abort_handle()),
         });
-        Ok(rx)
+        Ok((status, joins))
     }
 }
 
-/// Subscribes, forwards, and reconnects, until aborted.
-async fn run(redis: Redis, channel: String, hub: ChangeHub, status: watch::Sender<Status>) {
-    let mut delay = MIN_DELAY;
-    let mut subscribed_before = false;
-    loop {
-        match subscribe(&redis, &channel).await {
-            Ok((mut sink, mut stream)) => {
-                delay = MIN_DELAY;
-                status.send_replace(Status::Ready);
-                if subscribed_before {
-                    hub.publish(Change::lagged(None));
+/// The shards' counters now (0 for a shard that never changed).
+async fn read_counters(redis: &Redis, counters: &[String]) -> redis::RedisResult<Vec<u64>> {
+    let mut cmd = redis::cmd("MGET");
+    cmd.arg(counters);
+    let values: Vec<Option<u64>> = cmd.query_async(&mut redis.clone()).await?;
+    if values.len() != counters.len() {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::Parse,
+            "MGET of the change counters answered another number of values",
+        )));
+    }
+    Ok(values.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// The background task of one [`Watch`].
+struct Task {
+    redis: Redis,
+    channel: String,
+    counters: Vec<String>,
+    hub: ChangeHub,
+    status: watch::Sender<Status>,
+    joins: mpsc::UnboundedReceiver<Join>,
+    /// Per shard, the number of the last change forwarded (or skipped as missed).
+    last: Vec<u64>,
+    waiting: Vec<Join>,
+}
+
+/// What `follow` waited for.
+enum Event {
+    Message(Option<redis::Msg>),
+    Join(Option<Join>),
+    Quiet,
+}
+
+/// What `follow` stopped for.
+enum Stop {
+    Lost,
+    Dropped,
+}
+
+impl Task {
+    /// Subscribes, forwards, and reconnects, until aborted or the [`Watch`] is gone.
+    async fn run(mut self) {
+        let mut delay = MIN_DELAY;
+        loop {
+            match self.connect().await {
+                Ok((mut sink, mut stream, counters)) => {
+                    delay = MIN_DELAY;
+                    let moved = counters
+                        .iter()
+                        .zip(&self.last)
+                        .any(|(now, last)| now > last);
+                    if moved && !self.last.is_empty() {
+                        self.hub.publish(Change::lagged(None));
+                    }
+                    self.last = counters;
+                    // A reconnection is a fresh starting point for everyone waiting.
+                    for join in std::mem::take(&mut self.waiting) {
+                        self.admit(join);
+                    }
+                    self.status.send_replace(Status::Ready);
+                    if let Stop::Dropped = self.follow(&mut sink, &mut stream).await {
+                        return;
+                    }
+                    self.status.send_replace(Status::Connecting(Some(
+                        "the pub/sub connection was lost".to_owned(),
+                    )));
+                    tracing::warn!(
+                        endpoint = self.redis.endpoint(),
+                        "redis pub/sub connection lost; reconnecting"
+                    );
+                    self.hub.publish(Change::lagged(None));
                 }
-                subscribed_before = true;
-                follow(&hub, &mut sink, &mut stream, redis.timeout()).await;
-                status.send_replace(Status::Connecting(Some(
-                    "the pub/sub connection was lost".to_owned(),
-                )));
-                tracing::warn!(
-                    endpoint = redis.endpoint(),
-                    "redis pub/sub connection lost; reconnecting"
-                );
-                hub.publish(Change::lagged(None));
+                Err(err) => {
+                    let error = self.redis.error(err).to_string();
+                    self.status.send_replace(Status::Connecting(Some(error)));
+                }
             }
-            Err(err) => {
-                status.send_replace(Status::Connecting(Some(err.to_string())));
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_DELAY);
+        }
+    }
+
+    async fn connect(&self) -> redis::RedisResult<(PubSubSink, PubSubStream, Vec<u64>)> {
+        let mut pubsub = self.redis.pubsub().await?;
+        within(self.redis.timeout(), pubsub.subscribe(&self.channel)).await?;
+        let counters = read_counters(&self.redis, &self.counters).await?;
+        let (sink, stream) = pubsub.split();
+        Ok((sink, stream, counters))
+    }
+
+    /// Forwards changes and admits watchers until the connection is lost.
+    async fn follow(&mut self, sink: &mut PubSubSink, stream: &mut PubSubStream) -> Stop {
+        loop {
+            let event = {
+                let message = pin!(stream.next());
+                let join = pin!(self.joins.recv());
+                match tokio::time::timeout(KEEPALIVE, select(message, join)).await {
+                    Ok(Either::Left((message, _))) => Event::Message(message),
+                    Ok(Either::Right((join, _))) => Event::Join(join),
+                    Err(_) => Event::Quiet,
+                }
+            };
+            match event {
+                Event::Message(Some(message)) => self.forward(message.get_payload_bytes()),
+                Event::Message(None) => return Stop::Lost,
+                Event::Join(Some(join)) => self.admit(join),
+                Event::Join(None) => return Stop::Dropped,
+                Event::Quiet => {
+                    if within(self.redis.timeout(), sink.ping::<Value>())
+                        .await
+                        .is_err()
+                    {
+                        return Stop::Lost;
+                    }
+                }
             }
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
     }
-}
 
-async fn subscribe(redis: &Redis, channel: &str) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
-    let mut pubsub = redis.pubsub().await?;
-    within(redis.timeout(), pubsub.subscribe(channel)).await?;
-    Ok(pubsub.split())
-}
+    fn forward(&mut self, payload: &[u8]) {
+        let Some((shard, number, change)) = parse(payload) else {
+            return;
+        };
+        let Some(last) = self.last.get_mut(usize::from(shard)) else {
+            return;
+        };
+        if number <= *last {
+            return; // published before the subscription (or the counters' reading)
+        }
+        let skipped = number - *last - 1;
+        *last = number;
+        if skipped > 0 {
+            self.hub.publish(Change::lagged(None));
+        }
+        self.hub.publish(change);
+        if !self.waiting.is_empty() {
+            for join in std::mem::take(&mut self.waiting) {
+                self.admit(join);
+            }
+        }
+    }
 
-/// Forwards changes until the connection is lost.
-async fn follow(
-    hub: &ChangeHub,
-    sink: &mut PubSubSink,
-    stream: &mut PubSubStream,
-    timeout: Duration,
-) {
-    loop {
-        match tokio::time::timeout(KEEPALIVE, stream.next()).await {
-            Ok(Some(message)) => {
-                if let Some(change) = parse(message.get_payload_bytes()) {
-                    hub.publish(change);
-                }
-            }
-            Ok(None) => return,
-            Err(_) => {
-                if within(timeout, sink.ping::<Value>()).await.is_err() {
-                    return;
-                }
-            }
+    /// Subscribes `join` to the hub if every change it must not see went by; keeps it
+    /// waiting otherwise.
+    fn admit(&mut self, join: Join) {
+        let caught_up = join
+            .after
+            .iter()
+            .zip(&self.last)
+            .all(|(after, last)| last >= after);
+        if caught_up {
+            // A watcher that gave up waiting is simply dropped.
+            let _ = join
+                .reply
+                .send(self.hub.subscribe(join.prefix, join.buffer));
+        } else {
+            self.waiting.push(join);
         }
     }
 }
 
-/// A change as the scripts publish it: `p <version> <expiration or -> <key>`,
-/// `d <key>` (deleted) or `x <key>` (purged after expiring).
-fn parse(payload: &[u8]) -> Option<Change> {
+/// A change as the scripts publish it: `p <shard> <number> <expiration or -> <key>`,
+/// `d <shard> <number> <key>` (deleted) or `x <shard> <number> <key>` (purged after
+/// expiring); with the shard and number.
+fn parse(payload: &[u8]) -> Option<(u16, u64, Change)> {
     let text = std::str::from_utf8(payload).ok()?;
     let (kind, rest) = text.split_once(' ')?;
-    match kind {
+    let (shard, rest) = rest.split_once(' ')?;
+    let (number, rest) = rest.split_once(' ')?;
+    let (shard, number): (u16, u64) = (shard.parse().ok()?, number.parse().ok()?);
+    let change = match kind {
         "p" => {
-            let (version, rest) = rest.split_once(' ')?;
             let (expiration, key) = rest.split_once(' ')?;
             let expiration = match expiration {
                 "-" => None,
                 e => Some(e.parse().ok()?),
             };
-            Some(Change::put(
-                key,
-                Version::from_u64(version.parse().ok()?),
-                expiration,
-            ))
+            let version = number.checked_mul(1024)?.checked_add(u64::from(shard))?;
+            Change::put(key, Version::from_u64(version), expiration)
         }
-        "d" => Some(Change::delete(rest)),
-        "x" => Some(Change::expired(rest)),
-        _ => None,
-    }
+        "d" => Change::delete(rest),
+        "x" => Change::expired(rest),
+        _ => return None,
+    };
+    Some((shard, number, change))
 }
 
 #[cfg(test)]
@@ -221,16 +377,24 @@ mod tests {
     #[test]
     fn messages_parse() {
         assert_eq!(
-            parse(b"p 1025 - room:1 a b"),
-            Some(Change::put("room:1 a b", Version::from_u64(1025), None))
+            parse(b"p 1 1 - room:1 a b"),
+            Some((
+                1,
+                1,
+                Change::put("room:1 a b", Version::from_u64(1025), None)
+            ))
         );
         assert_eq!(
-            parse(b"p 7 1700000060 k"),
-            Some(Change::put("k", Version::from_u64(7), Some(1_700_000_060)))
+            parse(b"p 0 7 1700000060 k"),
+            Some((
+                0,
+                7,
+                Change::put("k", Version::from_u64(7 * 1024), Some(1_700_000_060))
+            ))
         );
-        assert_eq!(parse(b"d a b"), Some(Change::delete("a b")));
-        assert_eq!(parse(b"x k"), Some(Change::expired("k")));
-        assert_eq!(parse(b"p x - k"), None);
+        assert_eq!(parse(b"d 3 9 a b"), Some((3, 9, Change::delete("a b"))));
+        assert_eq!(parse(b"x 0 2 k"), Some((0, 2, Change::expired("k"))));
+        assert_eq!(parse(b"p 0 x - k"), None);
         assert_eq!(parse(b"?"), None);
     }
 }

@@ -21,8 +21,14 @@ local function rec_key(key) return base .. 'r:' .. key end
 local function chunk_key(blob, n) return base .. 'c:' .. blob .. ':' .. int(n) end
 -- Whether a record whose expiration field is `e` (a decimal string, or false) is live.
 local function live(e) return (not e) or tonumber(e) > now end
-local function next_version()
-  return redis.call('INCR', ctr_key) * 1024 + shard
+-- Every change takes the next number of the shard's counter and is published with
+-- it: `<kind> <shard> <number> <rest>`. Watchers drop what was published before they
+-- subscribed, and count what a lost connection missed. A put's or touch's version is
+-- `number * 1024 + shard`: unique in the store, below 2^53.
+local function next_number() return redis.call('INCR', ctr_key) end
+local function version_of(number) return int(number * 1024 + shard) end
+local function publish(kind, number, rest)
+  redis.call('PUBLISH', channel, kind .. ' ' .. int(shard) .. ' ' .. int(number) .. ' ' .. rest)
 end
 -- The backstop TTL of a key for expiration `e` (a number, or nil: none).
 local function backstop(key, e)
@@ -43,6 +49,7 @@ local function retire_chunks(blob, count)
   for n = 0, tonumber(count) - 1 do redis.call('EXPIRE', chunk_key(blob, n), GRACE) end
 end
 -- Removes key's record (if any) and its index entries; returns whether it was live.
+-- Publishing the removal is the caller's.
 local function remove(key)
   local rk = rec_key(key)
   local r = redis.call('HMGET', rk, 'ver', 'e', 'b', 'c')

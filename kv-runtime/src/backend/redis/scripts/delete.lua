@@ -15,7 +15,7 @@ for j = 7, #ARGV do
   local key = ARGV[j]
   if remove(key) then
     removed = removed + 1
-    redis.call('PUBLISH', channel, 'd ' .. key)
+    publish('d', next_number(), key)
   end
 end
 return {'ok', removed}

@@ -8,7 +8,7 @@ for _, m in ipairs(members) do
   last = m
   if remove(m) then
     removed = removed + 1
-    redis.call('PUBLISH', channel, 'd ' .. m)
+    publish('d', next_number(), m)
   end
 end
 return {removed, #members, last}

@@ -14,7 +14,7 @@ for _, m in ipairs(members) do
     -- Expired, or already dropped by its backstop TTL.
     remove(m)
     removed = removed + 1
-    redis.call('PUBLISH', channel, 'x ' .. m)
+    publish('x', next_number(), m)
   end
 end
 return {removed, #members}

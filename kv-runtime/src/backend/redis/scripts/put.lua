@@ -37,7 +37,8 @@ for i = 0, n - 1 do
   local old = redis.call('HMGET', rk, 'b', 'c')
   if old[1] then retire_chunks(old[1], old[2]) end
   redis.call('DEL', rk)
-  local version = int(next_version())
+  local number = next_number()
+  local version = version_of(number)
   local e = ARGV[a + 4]
   local fields = {'ver', version}
   if e ~= '' then
@@ -74,6 +75,6 @@ for i = 0, n - 1 do
   if blob then backstop_chunks(blob, tonumber(ARGV[a + 10]), en) end
   versions[#versions + 1] = version
   if e == '' then e = '-' end
-  redis.call('PUBLISH', channel, 'p ' .. version .. ' ' .. e .. ' ' .. key)
+  publish('p', number, e .. ' ' .. key)
 end
 return {'ok', versions}

@@ -5,7 +5,8 @@ local e = ARGV[6]
 local rk = rec_key(key)
 local r = redis.call('HMGET', rk, 'ver', 'e', 'b', 'c')
 if not r[1] or not live(r[2]) then return false end
-local version = int(next_version())
+local number = next_number()
+local version = version_of(number)
 redis.call('HSET', rk, 'ver', version)
 local en = nil
 if e ~= '' then
@@ -19,5 +20,5 @@ else
 end
 backstop(rk, en)
 if r[3] then backstop_chunks(r[3], tonumber(r[4]), en) end
-redis.call('PUBLISH', channel, 'p ' .. version .. ' ' .. e .. ' ' .. key)
+publish('p', number, e .. ' ' .. key)
 return version
