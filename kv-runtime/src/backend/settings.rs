@@ -12,10 +12,19 @@ use crate::error::{Error, Result};
 pub(crate) const STORE_KEYS: [&str; 4] = ["backend", "durability", "min_ttl", "max_value_size"];
 
 /// Where a configuration came from, to point errors at a line.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(crate) struct Origin {
     pub(crate) path: PathBuf,
     pub(crate) text: Arc<str>,
+}
+
+/// The path only: the text may hold passwords (a URL's userinfo).
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Origin")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Origin {
