@@ -30,6 +30,7 @@ impl RedisBackend {
             )
         });
         let mut keys: Vec<ListedKey> = try_join_all(pages).await?.into_iter().flatten().collect();
+        keys.iter().for_each(|key| self.note(key.head.version));
         if self.layout.shards.len() > 1 {
             keys.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         }
@@ -109,10 +110,12 @@ impl RedisBackend {
                 let mut reply = reply::array(self.redis.run(&invocation).await?, what)?.into_iter();
                 let gone = reply.next().as_ref().and_then(reply::number);
                 let seen = reply.next().as_ref().and_then(reply::number);
+                let number = reply.next().as_ref().and_then(reply::number);
                 let last = reply.next().and_then(reply::bytes);
                 let (Some(gone), Some(seen)) = (gone, seen) else {
                     return Err(malformed(what));
                 };
+                self.note_number(shard.number, number.unwrap_or(0));
                 removed += gone;
                 match last {
                     Some(last) if seen >= BATCH as u64 => {
@@ -139,6 +142,8 @@ impl RedisBackend {
                 let (Some(gone), Some(seen)) = (gone, seen) else {
                     return Err(malformed(what));
                 };
+                let number = reply.get(2).and_then(reply::number).unwrap_or(0);
+                self.note_number(shard.number, number);
                 removed += gone;
                 if seen < BATCH as u64 {
                     break;

@@ -73,8 +73,15 @@
 //!   **with conditions** spanning several shards is refused before anything is
 //!   written. Choose `shards > 1` for a store too big or too busy for one cluster
 //!   node, and keep conditional batches to stores with one shard.
-//! - Watchers see every process's writes (one pub/sub connection per store handle);
-//!   a lost pub/sub connection is reported as [`Change::Lagged`](crate::Change::Lagged).
+//! - Watchers see every process's writes (one pub/sub connection per store handle),
+//!   exactly those made after `watch` returned, and a lost pub/sub connection as
+//!   [`Change::Lagged`](crate::Change::Lagged). A shard's changes arrive in the order
+//!   applied. Across shards, each write carries the change numbers of the other
+//!   shards its store handle had seen (by writing, or in a version it read), and a
+//!   watcher gets a change only after those: a handle's own writes, and writes that
+//!   follow a read of another's, arrive in order; unrelated concurrent writes to
+//!   different shards may arrive in either order. This costs a number per shard in
+//!   every change message.
 //! - Durability: a write is acknowledged once the server has applied it, for
 //!   `durability = "buffered"` and `"sync"` alike; whether it is on disk is Redis's own
 //!   persistence setting (`appendonly`, `appendfsync`).
@@ -84,6 +91,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -102,6 +110,8 @@ mod blobs;
 mod connection;
 mod layout;
 mod list;
+mod messages;
+mod order;
 mod records;
 mod reply;
 mod scripts;
@@ -186,6 +196,10 @@ pub(crate) struct RedisBackend {
     /// Set once the store's shard count is known to match the one recorded.
     checked: OnceCell<()>,
     watch: watch::Watch,
+    /// Per shard, the highest change number this handle has seen applied (by its own
+    /// writes, or in a version it read). Sent with every write, so that watchers
+    /// deliver a change after the changes of other shards it may depend on.
+    seen: Vec<AtomicU64>,
 }
 
 impl fmt::Debug for RedisBackend {
@@ -202,12 +216,42 @@ impl RedisBackend {
     fn new(redis: Redis, layout: Layout) -> Self {
         let counters = layout.shards.iter().map(Shard::counter).collect();
         let watch = watch::Watch::new(redis.clone(), layout.channel.clone(), counters);
+        let seen = layout.shards.iter().map(|_| AtomicU64::new(0)).collect();
         Self {
             redis,
             layout,
             checked: OnceCell::new(),
             watch,
+            seen,
         }
+    }
+
+    /// Notes that change `number` of shard `shard` was applied.
+    fn note_number(&self, shard: u16, number: u64) {
+        if let Some(seen) = self.seen.get(usize::from(shard)) {
+            seen.fetch_max(number, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes the change that gave a record `version` (`number * 1024 + shard`).
+    fn note(&self, version: Version) {
+        let version = version.as_u64();
+        let shard = u16::try_from(version % 1024).unwrap_or(u16::MAX);
+        self.note_number(shard, version / 1024);
+    }
+
+    /// What a write sends as the changes it may depend on: `-` with one shard (whose
+    /// changes arrive in order anyway), the seen numbers otherwise.
+    fn deps(&self) -> String {
+        if self.seen.len() < 2 {
+            return "-".to_owned();
+        }
+        let seen: Vec<String> = self
+            .seen
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed).to_string())
+            .collect();
+        seen.join(",")
     }
 
     /// Checks, once, that the namespace is this store's layout: the first runtime
@@ -246,7 +290,8 @@ impl RedisBackend {
             .arg(&shard.base)
             .arg(shard.number)
             .arg(now)
-            .arg(&self.layout.channel);
+            .arg(&self.layout.channel)
+            .arg(self.deps());
         invocation
     }
 }

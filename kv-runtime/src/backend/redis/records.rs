@@ -55,6 +55,7 @@ impl RedisBackend {
             reply::field(&mut fields, 2),
             what,
         )?;
+        self.note(head.version);
         let value = match (reply::field(&mut fields, 3), reply::field(&mut fields, 4)) {
             (Some(inline), _) => StoredValue::Inline(Bytes::from(inline)),
             (None, Some(id)) => {
@@ -81,16 +82,17 @@ impl RedisBackend {
         cmd.arg(self.layout.shard_of(key).record(key))
             .arg(&["ver", "e", "m"]);
         let mut fields: Vec<Value> = self.redis.query(&cmd).await?;
-        match reply::field(&mut fields, 0) {
-            None => Ok(None),
-            Some(version) => reply::head(
-                Some(version),
-                reply::field(&mut fields, 1),
-                reply::field(&mut fields, 2),
-                "a read",
-            )
-            .map(Some),
-        }
+        let Some(version) = reply::field(&mut fields, 0) else {
+            return Ok(None);
+        };
+        let head = reply::head(
+            Some(version),
+            reply::field(&mut fields, 1),
+            reply::field(&mut fields, 2),
+            "a read",
+        )?;
+        self.note(head.version);
+        Ok(Some(head))
     }
 
     pub(super) async fn put_one(&self, record: NewRecord, now: u64) -> Result<Version> {
@@ -207,10 +209,12 @@ impl RedisBackend {
         match status.as_slice() {
             b"ok" => {
                 let versions = reply::array(reply.next().unwrap_or_default(), what)?;
-                versions
+                let versions: Vec<Version> = versions
                     .iter()
                     .map(|v| reply::version(v, what)?.ok_or_else(|| malformed(what)))
-                    .collect()
+                    .collect::<Result<_>>()?;
+                versions.iter().for_each(|v| self.note(*v));
+                Ok(versions)
             }
             b"conflict" | b"missing" => {
                 let at = reply.next().as_ref().and_then(reply::number);
@@ -258,7 +262,7 @@ impl RedisBackend {
         let mut invocation = self.invocation(&scripts::DELETE, shard, now);
         invocation.arg(letter).arg(required).arg(key);
         let removed = self
-            .run_delete(&invocation)
+            .run_delete(shard, &invocation)
             .await
             .map_err(|err| match err {
                 DeleteError::Conflict(current) => Error::conflict(key, condition, current),
@@ -284,7 +288,7 @@ impl RedisBackend {
                 invocation.arg(key);
             }
             removed += self
-                .run_delete(&invocation)
+                .run_delete(shard, &invocation)
                 .await
                 .map_err(|err| match err {
                     DeleteError::Failed(err) => err,
@@ -296,6 +300,7 @@ impl RedisBackend {
 
     async fn run_delete(
         &self,
+        shard: &Shard,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> std::result::Result<u64, DeleteError> {
         let what = "a delete";
@@ -304,7 +309,11 @@ impl RedisBackend {
         let status = reply.next().and_then(reply::bytes).unwrap_or_default();
         let second = reply.next().unwrap_or_default();
         match status.as_slice() {
-            b"ok" => reply::number(&second).ok_or_else(|| malformed(what).into()),
+            b"ok" => {
+                let number = reply.next().as_ref().and_then(reply::number).unwrap_or(0);
+                self.note_number(shard.number, number);
+                reply::number(&second).ok_or_else(|| malformed(what).into())
+            }
             b"conflict" => Err(DeleteError::Conflict(reply::version(
                 &reply.next().unwrap_or_default(),
                 what,
@@ -324,7 +333,9 @@ impl RedisBackend {
         let mut invocation = self.invocation(&scripts::TOUCH, shard, now);
         invocation.arg(key).arg(decimal(expiration));
         let reply = self.redis.run(&invocation).await?;
-        reply::version(&reply, "a touch")
+        let version = reply::version(&reply, "a touch")?;
+        version.iter().for_each(|v| self.note(*v));
+        Ok(version)
     }
 }
 

@@ -1,22 +1,18 @@
 //! Watching a store: every write script `PUBLISH`es its change on the store's channel,
-//! in the same atomic step as the write, with the shard's next change number. A store
+//! in the same atomic step as the write, numbered per shard (see [`messages`]). A store
 //! handle starts, on its first `watch`, one task holding one pub/sub connection
-//! subscribed to that channel; it feeds what arrives to a [`ChangeHub`], which fans
-//! changes out to the watchers by prefix. In a cluster a `PUBLISH` reaches every node,
-//! so the task subscribes on one of them.
+//! subscribed to that channel; it puts what arrives in order (see [`order`]) and feeds
+//! it to a [`ChangeHub`], which fans changes out to the watchers by prefix. In a
+//! cluster a `PUBLISH` reaches every node, so the task subscribes on one of them.
 //!
-//! The change numbers make delivery exact: the task keeps, per shard, the last number
-//! it forwarded, and drops anything older (a change published before a subscription,
-//! still on its way through the cluster bus). A new watcher reads the shards' counters
-//! once the subscription is up, and joins the hub once every change numbered up to
-//! them has gone by: it sees exactly the changes made after `watch` returned. A lost
-//! connection is re-established (with backoff); watchers get [`Change::Lagged`] when
-//! it is lost, and again once it is back if the counters moved meanwhile. The task
-//! stops when the backend is dropped.
+//! A new watcher reads the shards' counters once the subscription is up, and joins the
+//! hub once every change numbered up to them has gone by: it sees exactly the changes
+//! made after `watch` returned. A lost connection is re-established (with backoff);
+//! watchers get [`Change::Lagged`] when it is lost, and again once it is back if
+//! changes were made meanwhile. The task stops when the backend is dropped.
 //!
-//! Changes to keys of one shard arrive in the order applied. With several shards on
-//! several cluster nodes, changes of different shards may arrive in another order than
-//! they were applied: each node forwards its own over its own cluster-bus link.
+//! [`messages`]: super::messages
+//! [`order`]: super::order
 
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
@@ -30,10 +26,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::NAME;
 use super::connection::{Redis, within};
+use super::messages;
+use super::order::Sequencer;
 use crate::backend::{ChangeHub, ChangeStream};
 use crate::change::Change;
 use crate::error::{Error, Result};
-use crate::version::Version;
 
 /// The first pause before reconnecting; it doubles up to [`MAX_DELAY`].
 const MIN_DELAY: Duration = Duration::from_millis(50);
@@ -41,6 +38,9 @@ const MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// After this long without a message, the connection is checked with a `PING`.
 const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How often changes waiting for their dependencies are looked at, without messages.
+const HOLD_CHECK: Duration = Duration::from_millis(100);
 
 /// Where the subscription stands.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ impl Watch {
             hub: self.hub.clone(),
             status: status_tx,
             joins: joins_rx,
-            last: Vec::new(),
+            sequencer: Sequencer::default(),
             waiting: Vec::new(),
         };
         let task = handle.spawn(task.run());
@@ -204,8 +204,7 @@ struct Task {
     hub: ChangeHub,
     status: watch::Sender<Status>,
     joins: mpsc::UnboundedReceiver<Join>,
-    /// Per shard, the number of the last change forwarded (or skipped as missed).
-    last: Vec<u64>,
+    sequencer: Sequencer,
     waiting: Vec<Join>,
 }
 
@@ -230,17 +229,14 @@ impl Task {
             match self.connect().await {
                 Ok((mut sink, mut stream, counters)) => {
                     delay = MIN_DELAY;
-                    let moved = counters
-                        .iter()
-                        .zip(&self.last)
-                        .any(|(now, last)| now > last);
-                    if moved && !self.last.is_empty() {
+                    if self.sequencer.restart(counters) {
                         self.hub.publish(Change::lagged(None));
                     }
-                    self.last = counters;
                     // A reconnection is a fresh starting point for everyone waiting.
                     for join in std::mem::take(&mut self.waiting) {
-                        self.admit(join);
+                        let _ = join
+                            .reply
+                            .send(self.hub.subscribe(join.prefix, join.buffer));
                     }
                     self.status.send_replace(Status::Ready);
                     if let Stop::Dropped = self.follow(&mut sink, &mut stream).await {
@@ -279,7 +275,12 @@ impl Task {
             let event = {
                 let message = pin!(stream.next());
                 let join = pin!(self.joins.recv());
-                match tokio::time::timeout(KEEPALIVE, select(message, join)).await {
+                let wait = if self.sequencer.holding() {
+                    HOLD_CHECK
+                } else {
+                    KEEPALIVE
+                };
+                match tokio::time::timeout(wait, select(message, join)).await {
                     Ok(Either::Left((message, _))) => Event::Message(message),
                     Ok(Either::Right((join, _))) => Event::Join(join),
                     Err(_) => Event::Quiet,
@@ -290,6 +291,7 @@ impl Task {
                 Event::Message(None) => return Stop::Lost,
                 Event::Join(Some(join)) => self.admit(join),
                 Event::Join(None) => return Stop::Dropped,
+                Event::Quiet if self.sequencer.holding() => self.release(),
                 Event::Quiet => {
                     if within(self.redis.timeout(), sink.ping::<Value>())
                         .await
@@ -303,37 +305,38 @@ impl Task {
     }
 
     fn forward(&mut self, payload: &[u8]) {
-        let Some((shard, number, change)) = parse(payload) else {
+        let Some(message) = messages::parse(payload) else {
             return;
         };
-        let Some(last) = self.last.get_mut(usize::from(shard)) else {
+        let mut out = Vec::new();
+        self.sequencer.push(message, &mut out);
+        self.sequencer.release(self.redis.timeout(), &mut out);
+        self.pass_on(out);
+    }
+
+    /// Gives up on changes that waited too long for their dependencies.
+    fn release(&mut self) {
+        let mut out = Vec::new();
+        self.sequencer.release(self.redis.timeout(), &mut out);
+        self.pass_on(out);
+    }
+
+    fn pass_on(&mut self, changes: Vec<Change>) {
+        if changes.is_empty() {
             return;
-        };
-        if number <= *last {
-            return; // published before the subscription (or the counters' reading)
         }
-        let skipped = number - *last - 1;
-        *last = number;
-        if skipped > 0 {
-            self.hub.publish(Change::lagged(None));
+        for change in changes {
+            self.hub.publish(change);
         }
-        self.hub.publish(change);
-        if !self.waiting.is_empty() {
-            for join in std::mem::take(&mut self.waiting) {
-                self.admit(join);
-            }
+        for join in std::mem::take(&mut self.waiting) {
+            self.admit(join);
         }
     }
 
     /// Subscribes `join` to the hub if every change it must not see went by; keeps it
     /// waiting otherwise.
     fn admit(&mut self, join: Join) {
-        let caught_up = join
-            .after
-            .iter()
-            .zip(&self.last)
-            .all(|(after, last)| last >= after);
-        if caught_up {
+        if self.sequencer.caught_up(&join.after) {
             // A watcher that gave up waiting is simply dropped.
             let _ = join
                 .reply
@@ -341,60 +344,5 @@ impl Task {
         } else {
             self.waiting.push(join);
         }
-    }
-}
-
-/// A change as the scripts publish it: `p <shard> <number> <expiration or -> <key>`,
-/// `d <shard> <number> <key>` (deleted) or `x <shard> <number> <key>` (purged after
-/// expiring); with the shard and number.
-fn parse(payload: &[u8]) -> Option<(u16, u64, Change)> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let (kind, rest) = text.split_once(' ')?;
-    let (shard, rest) = rest.split_once(' ')?;
-    let (number, rest) = rest.split_once(' ')?;
-    let (shard, number): (u16, u64) = (shard.parse().ok()?, number.parse().ok()?);
-    let change = match kind {
-        "p" => {
-            let (expiration, key) = rest.split_once(' ')?;
-            let expiration = match expiration {
-                "-" => None,
-                e => Some(e.parse().ok()?),
-            };
-            let version = number.checked_mul(1024)?.checked_add(u64::from(shard))?;
-            Change::put(key, Version::from_u64(version), expiration)
-        }
-        "d" => Change::delete(rest),
-        "x" => Change::expired(rest),
-        _ => return None,
-    };
-    Some((shard, number, change))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_parse() {
-        assert_eq!(
-            parse(b"p 1 1 - room:1 a b"),
-            Some((
-                1,
-                1,
-                Change::put("room:1 a b", Version::from_u64(1025), None)
-            ))
-        );
-        assert_eq!(
-            parse(b"p 0 7 1700000060 k"),
-            Some((
-                0,
-                7,
-                Change::put("k", Version::from_u64(7 * 1024), Some(1_700_000_060))
-            ))
-        );
-        assert_eq!(parse(b"d 3 9 a b"), Some((3, 9, Change::delete("a b"))));
-        assert_eq!(parse(b"x 0 2 k"), Some((0, 2, Change::expired("k"))));
-        assert_eq!(parse(b"p 0 x - k"), None);
-        assert_eq!(parse(b"?"), None);
     }
 }

@@ -1,12 +1,16 @@
 -- Shared by every script of the redis backend (prepended to each).
 -- KEYS[1] is the shard's index (it routes the script to the shard's node); ARGV[1] the
 -- shard's key prefix `kv:{tag}:`, ARGV[2] its number, ARGV[3] the runtime's `now`
--- (Unix seconds: the only clock that decides expiry), ARGV[4] the change channel.
+-- (Unix seconds: the only clock that decides expiry), ARGV[4] the change channel,
+-- ARGV[5] the changes of other shards the writer had seen ("n0,n1,..."; "-" with one
+-- shard), published with each change so that watchers can keep causal order across
+-- shards. Script arguments start at ARGV[6].
 -- Numbers are formatted with int(): tostring() would print 1e+15.
 local base = ARGV[1]
 local shard = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 local channel = ARGV[4]
+local deps = ARGV[5]
 local idx_key = KEYS[1]
 local exp_key = base .. 'x'
 local ctr_key = base .. 'v'
@@ -22,13 +26,19 @@ local function chunk_key(blob, n) return base .. 'c:' .. blob .. ':' .. int(n) e
 -- Whether a record whose expiration field is `e` (a decimal string, or false) is live.
 local function live(e) return (not e) or tonumber(e) > now end
 -- Every change takes the next number of the shard's counter and is published with
--- it: `<kind> <shard> <number> <rest>`. Watchers drop what was published before they
--- subscribed, and count what a lost connection missed. A put's or touch's version is
--- `number * 1024 + shard`: unique in the store, below 2^53.
-local function next_number() return redis.call('INCR', ctr_key) end
+-- it: `<kind> <shard> <number> <deps> <rest>`. Watchers drop what was published
+-- before they subscribed, and count what a lost connection missed. A put's or touch's
+-- version is `number * 1024 + shard`: unique in the store, below 2^53. `last_number`
+-- is the last one this script took (0: none), which scripts that remove return.
+local last_number = 0
+local function next_number()
+  last_number = redis.call('INCR', ctr_key)
+  return last_number
+end
 local function version_of(number) return int(number * 1024 + shard) end
 local function publish(kind, number, rest)
-  redis.call('PUBLISH', channel, kind .. ' ' .. int(shard) .. ' ' .. int(number) .. ' ' .. rest)
+  redis.call('PUBLISH', channel,
+    kind .. ' ' .. int(shard) .. ' ' .. int(number) .. ' ' .. deps .. ' ' .. rest)
 end
 -- The backstop TTL of a key for expiration `e` (a number, or nil: none).
 local function backstop(key, e)

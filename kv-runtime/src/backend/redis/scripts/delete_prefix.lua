@@ -1,7 +1,7 @@
--- delete_prefix: ARGV[5], ARGV[6] the ZRANGEBYLEX bounds, ARGV[7] the batch size.
+-- delete_prefix: ARGV[6], ARGV[7] the ZRANGEBYLEX bounds, ARGV[8] the batch size.
 -- Removes up to a batch of keys in range. Returns {live records removed, entries
--- looked at, the last one or nil}.
-local members = redis.call('ZRANGEBYLEX', idx_key, ARGV[5], ARGV[6], 'LIMIT', 0, tonumber(ARGV[7]))
+-- looked at, the last change number taken, the last entry or nil}.
+local members = redis.call('ZRANGEBYLEX', idx_key, ARGV[6], ARGV[7], 'LIMIT', 0, tonumber(ARGV[8]))
 local removed = 0
 local last = false
 for _, m in ipairs(members) do
@@ -11,4 +11,4 @@ for _, m in ipairs(members) do
     publish('d', next_number(), m)
   end
 end
-return {removed, #members, last}
+return {removed, #members, last_number, last}

@@ -1,11 +1,11 @@
--- list: ARGV[5], ARGV[6] the ZRANGEBYLEX bounds, ARGV[7] how many live keys are
--- wanted, ARGV[8] how many index entries to look at, at most. Returns {done, last
+-- list: ARGV[6], ARGV[7] the ZRANGEBYLEX bounds, ARGV[8] how many live keys are
+-- wanted, ARGV[9] how many index entries to look at, at most. Returns {done, last
 -- entry looked at or nil, {{key, version, expiration, metadata}, ...}}: done is 1 when
 -- the range holds nothing after `last`.
-local min = ARGV[5]
-local max = ARGV[6]
-local want = tonumber(ARGV[7])
-local budget = tonumber(ARGV[8])
+local min = ARGV[6]
+local max = ARGV[7]
+local want = tonumber(ARGV[8])
+local budget = tonumber(ARGV[9])
 local out = {}
 local scanned = 0
 local last = false

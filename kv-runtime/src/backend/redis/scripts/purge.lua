@@ -1,7 +1,8 @@
--- purge_expired: ARGV[5] the batch size. Removes up to a batch of records whose
+-- purge_expired: ARGV[6] the batch size. Removes up to a batch of records whose
 -- expiration is at or before `now`, reporting each as expired; repairs index entries
--- that disagree with their record. Returns {removed, entries looked at}.
-local members = redis.call('ZRANGEBYSCORE', exp_key, '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[5]))
+-- that disagree with their record. Returns {removed, entries looked at, the last
+-- change number taken}.
+local members = redis.call('ZRANGEBYSCORE', exp_key, '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[6]))
 local removed = 0
 for _, m in ipairs(members) do
   local rk = rec_key(m)
@@ -17,4 +18,4 @@ for _, m in ipairs(members) do
     publish('x', next_number(), m)
   end
 end
-return {removed, #members}
+return {removed, #members, last_number}

@@ -1,4 +1,4 @@
--- put / put_many: ARGV[5..] are records of 10 fields: key, condition ('a' always,
+-- put / put_many: ARGV[6..] are records of 10 fields: key, condition ('a' always,
 -- 'n' absent, 'v' version), the version required, expiration ('' none), has
 -- metadata ('0'/'1'), metadata, kind ('i' inline, 'b' blob), the value or the blob id,
 -- the value's length, its chunk count.
@@ -6,9 +6,9 @@
 -- everything: all or nothing. Returns {'ok', {versions}}, {'conflict', item, current
 -- version or nil} or {'missing', item}.
 local S = 10
-local n = (#ARGV - 4) / S
+local n = (#ARGV - 5) / S
 for i = 0, n - 1 do
-  local a = 4 + i * S
+  local a = 5 + i * S
   local cond = ARGV[a + 2]
   if cond ~= 'a' then
     local r = redis.call('HMGET', rec_key(ARGV[a + 1]), 'ver', 'e')
@@ -20,7 +20,7 @@ for i = 0, n - 1 do
   end
 end
 for i = 0, n - 1 do
-  local a = 4 + i * S
+  local a = 5 + i * S
   if ARGV[a + 7] == 'b' then
     for c = 0, tonumber(ARGV[a + 10]) - 1 do
       if redis.call('EXISTS', chunk_key(ARGV[a + 8], c)) == 0 then
@@ -31,7 +31,7 @@ for i = 0, n - 1 do
 end
 local versions = {}
 for i = 0, n - 1 do
-  local a = 4 + i * S
+  local a = 5 + i * S
   local key = ARGV[a + 1]
   local rk = rec_key(key)
   local old = redis.call('HMGET', rk, 'b', 'c')

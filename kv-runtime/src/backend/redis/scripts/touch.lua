@@ -1,7 +1,7 @@
--- touch: ARGV[5] the key, ARGV[6] its new expiration ('' none). A new version, the
+-- touch: ARGV[6] the key, ARGV[7] its new expiration ('' none). A new version, the
 -- value and metadata untouched. Returns the version, or nil if no record is live.
-local key = ARGV[5]
-local e = ARGV[6]
+local key = ARGV[6]
+local e = ARGV[7]
 local rk = rec_key(key)
 local r = redis.call('HMGET', rk, 'ver', 'e', 'b', 'c')
 if not r[1] or not live(r[2]) then return false end
