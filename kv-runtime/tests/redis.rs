@@ -67,9 +67,13 @@ struct OwnServer {
 
 impl OwnServer {
     fn start(args: &[&str]) -> Self {
+        Self::start_on(free_port(), args)
+    }
+
+    fn start_on(port: u16, args: &[&str]) -> Self {
         let mut server = Self {
             child: None,
-            port: free_port(),
+            port,
             dir: tempfile::tempdir().unwrap(),
             args: args.iter().map(|s| (*s).to_owned()).collect(),
         };
@@ -176,6 +180,16 @@ async fn secrets_stay_out_of_debug_and_errors() {
         return;
     }
     let redis = OwnServer::start(&["--requirepass", "hunter2"]);
+    // The password may come from an environment variable instead (HOME is always set).
+    let home = std::env::var("HOME").unwrap();
+    let from_env = OwnServer::start(&["--requirepass", &home]);
+    let toml = format!(
+        "[defaults]\nbackend = \"redis\"\nurl = \"{}\"\npassword_env = \"HOME\"\n",
+        from_env.url()
+    );
+    let rt = open(&toml, &unique("app")).await.unwrap();
+    rt.store("s").unwrap().put("k", "v").await.unwrap();
+    assert!(!format!("{rt:?}").contains(&home));
     let url = redis.url().replace("redis://", "redis://:hunter2@");
     let toml = format!("[defaults]\nbackend = \"redis\"\nurl = \"{url}\"\n");
     let rt = open(&toml, &unique("app")).await.unwrap();
@@ -506,5 +520,129 @@ async fn two_runtimes_on_one_namespace_see_each_other() {
     assert!(
         err.contains("shards=1") && err.contains("shards=2"),
         "{err}"
+    );
+}
+
+/// A port P free on loopback with P + 10000 (a cluster node's bus) free too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    use std::hash::{BuildHasher as _, RandomState};
+    for attempt in 0..1000u32 {
+        let port = 20_000 + (RandomState::new().hash_one(attempt) % 20_000) as u16;
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if !taken.contains(&port) && free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+    panic!("no free port pair");
+}
+
+async fn cluster_ok(port: u16) -> bool {
+    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
+        return false;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    let info: redis::RedisResult<String> = redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query_async(&mut conn)
+        .await;
+    info.is_ok_and(|info| info.contains("cluster_state:ok"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_node_killed_mid_run_gives_errors_in_time_then_recovers() {
+    let test = "a_cluster_node_killed_mid_run_gives_errors_in_time_then_recovers";
+    if server("KV_TEST_REDIS_CLUSTER", test).is_none() {
+        return;
+    }
+    // A cluster of the test's own: killing a node of the shared one would disturb the
+    // other tests.
+    let mut ports = Vec::new();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let port = free_cluster_port(&ports);
+        ports.push(port);
+        // nodes.conf and the append-only file go to the server's own directory (its
+        // working directory), so that a restarted node rejoins with its data.
+        let args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "1000",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ];
+        nodes.push(OwnServer::start_on(port, &args));
+    }
+    let cli = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned());
+    let status = Command::new(&cli)
+        .arg("--cluster")
+        .arg("create")
+        .args(ports.iter().map(|p| format!("127.0.0.1:{p}")))
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "redis-cli --cluster create failed");
+    for &port in &ports {
+        eventually(|| cluster_ok(port)).await;
+    }
+    let list = ports
+        .iter()
+        .map(|p| format!("\"redis://127.0.0.1:{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let toml = format!(
+        "[defaults]\nbackend = \"redis\"\ncluster = [{list}]\nshards = 4\ntimeout_ms = 1000\n"
+    );
+    let rt = open(&toml, &unique("app")).await.unwrap();
+    let store = rt.store("s").unwrap();
+    let items: Vec<(String, String)> = (0..50)
+        .map(|i| (format!("k{i:02}"), format!("v{i}")))
+        .collect();
+    store.put_many(items).await.unwrap();
+
+    // The first master owns slots 0-5460, where the store's first shard lives.
+    nodes[0].kill();
+    let mut failed = 0;
+    for i in 0..20 {
+        let started = Instant::now();
+        if store.put(format!("k{i:02}"), "new").await.is_err() {
+            failed += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "a put took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(failed > 0, "with a master down, writes to its shards fail");
+
+    nodes[0].restart();
+    for &port in &ports {
+        eventually(|| cluster_ok(port)).await;
+    }
+    eventually(|| async {
+        let mut all = true;
+        for i in 0..20 {
+            all &= store.put(format!("k{i:02}"), "back").await.is_ok();
+        }
+        all
+    })
+    .await;
+    assert_eq!(store.count().await.unwrap(), 50);
+    assert_eq!(
+        store.get("k49").text().await.unwrap().as_deref(),
+        Some("v49")
+    );
+    assert_eq!(
+        store.get("k00").text().await.unwrap().as_deref(),
+        Some("back")
     );
 }
