@@ -9,21 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{TestServer, assert_cf_error, assert_v1_error, json};
+use common::{TestServer, assert_cf_error, assert_v1_error, json, now};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kv::server::{AuthSettings, BasicCredentials, ServeError, Server, Settings};
 use serde_json::json;
 
 const SECRET: &str = "hs256-test-secret";
-
-#[allow(clippy::unwrap_used, reason = "test helper")]
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[allow(clippy::unwrap_used, reason = "test helper")]
 fn basic(user: &str, pass: &str) -> String {

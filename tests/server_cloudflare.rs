@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::{API_KEY, TestServer, assert_cf_error, json};
+use common::{API_KEY, TestServer, assert_cf_error, json, now};
 use serde_json::json;
-
-#[allow(clippy::unwrap_used, reason = "test helper")]
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[tokio::test]
 async fn namespaces_page_with_page_and_per_page_and_end_empty() {
     let s = TestServer::start().await;
-    let (status, body) = json(s.client.get(s.cf("")).bearer_auth(API_KEY)).await;
+    let (status, body) = json(s.cf_get("")).await;
     assert_eq!(status, 200);
     assert_eq!(body["success"], true);
     assert_eq!(body["errors"], json!([]));
@@ -35,36 +27,21 @@ async fn namespaces_page_with_page_and_per_page_and_end_empty() {
         json!({"page": 1, "per_page": 20, "count": 3, "total_count": 3})
     );
     // Official clients ask for page + 1 until a page comes back empty.
-    let (_, body) = json(
-        s.client
-            .get(s.cf("?page=2&per_page=20"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let (_, body) = json(s.cf_get("?page=2&per_page=20")).await;
     assert_eq!(body["result"], json!([]));
     assert_eq!(
         body["result_info"],
         json!({"page": 2, "per_page": 20, "count": 0, "total_count": 3})
     );
     // per_page is clamped to Cloudflare's 5..=100; direction and order are honoured.
-    let (_, body) = json(
-        s.client
-            .get(s.cf("?per_page=1&direction=desc&order=title"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let (_, body) = json(s.cf_get("?per_page=1&direction=desc&order=title")).await;
     assert_eq!(body["result_info"]["per_page"], 5);
     assert_eq!(body["result"][0]["id"], "small");
-    let got = json(
-        s.client
-            .get(s.cf("?direction=sideways"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("?direction=sideways")).await;
     assert_cf_error(&got, 400, 10908, "sideways");
-    let (_, body) = json(s.client.get(s.cf("/sessions")).bearer_auth(API_KEY)).await;
+    let (_, body) = json(s.cf_get("/sessions")).await;
     assert_eq!(body["result"]["id"], "sessions");
-    let got = json(s.client.get(s.cf("/nope")).bearer_auth(API_KEY)).await;
+    let got = json(s.cf_get("/nope")).await;
     assert_cf_error(&got, 404, 10013, "namespace not found");
     s.stop().await;
 }
@@ -73,13 +50,7 @@ async fn namespaces_page_with_page_and_per_page_and_end_empty() {
 async fn values_round_trip_raw_bytes_with_expiration_header() {
     let s = TestServer::start().await;
     let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
-    let (status, body) = json(
-        s.client
-            .put(s.cf("/demo-cache/values/bin"))
-            .bearer_auth(API_KEY)
-            .body(bytes.clone()),
-    )
-    .await;
+    let (status, body) = json(s.cf_put("/demo-cache/values/bin").body(bytes.clone())).await;
     assert_eq!(
         (status, &body),
         (
@@ -108,9 +79,7 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
 
     // expiration_ttl as the Python SDK sends it (a float), and the header on GET.
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/ttl?expiration_ttl=120.0"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/values/ttl?expiration_ttl=120.0")
             .body("v"),
     )
     .await;
@@ -134,9 +103,7 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
     // Absolute expiration; expiration_ttl wins when both are given.
     let at = now() + 7200;
     let got = json(
-        s.client
-            .put(s.cf(&format!("/demo-cache/values/at?expiration={at}")))
-            .bearer_auth(API_KEY)
+        s.cf_put(&format!("/demo-cache/values/at?expiration={at}"))
             .body("v"),
     )
     .await;
@@ -153,12 +120,10 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
         at.to_string()
     );
     let got = json(
-        s.client
-            .put(s.cf(&format!(
-                "/demo-cache/values/at?expiration={at}&expiration_ttl=600"
-            )))
-            .bearer_auth(API_KEY)
-            .body("v"),
+        s.cf_put(&format!(
+            "/demo-cache/values/at?expiration={at}&expiration_ttl=600"
+        ))
+        .body("v"),
     )
     .await;
     assert_eq!(got.0, 200);
@@ -166,13 +131,7 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
     assert!(page.keys[0].expiration.unwrap() <= now() + 610);
 
     // The empty value is a value.
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/empty"))
-            .bearer_auth(API_KEY)
-            .body(""),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/values/empty").body("")).await;
     assert_eq!(got.0, 200);
     let response = s
         .client
@@ -184,12 +143,7 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap().len(), 0);
 
-    let got = json(
-        s.client
-            .delete(s.cf("/demo-cache/values/bin"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_delete("/demo-cache/values/bin")).await;
     assert_eq!(
         got,
         (
@@ -197,12 +151,7 @@ async fn values_round_trip_raw_bytes_with_expiration_header() {
             json!({"success": true, "errors": [], "messages": [], "result": {}})
         )
     );
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/values/bin"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/values/bin")).await;
     assert_cf_error(&got, 404, 10009, "key not found");
     s.stop().await;
 }
@@ -214,13 +163,7 @@ async fn large_values_stream_both_ways() {
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         big.chunks(100_000).map(|c| Ok(c.to_vec())).collect();
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/big"))
-            .bearer_auth(API_KEY)
-            .body(body),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/values/big").body(body)).await;
     assert_eq!(got.0, 200, "{}", got.1);
     let response = s
         .client
@@ -277,9 +220,7 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
     ] {
         let (content_type, body) = multipart(&parts);
         let got = json(
-            s.client
-                .put(s.cf(&format!("/demo-cache/values/{key}?expiration_ttl=300")))
-                .bearer_auth(API_KEY)
+            s.cf_put(&format!("/demo-cache/values/{key}?expiration_ttl=300"))
                 .header("content-type", content_type)
                 .body(body),
         )
@@ -294,29 +235,13 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
             .unwrap();
         assert!(response.headers().get("expiration").is_some());
         assert_eq!(response.bytes().await.unwrap().as_ref(), b"\x89PNG");
-        let got = json(
-            s.client
-                .get(s.cf(&format!("/demo-cache/metadata/{key}")))
-                .bearer_auth(API_KEY),
-        )
-        .await;
+        let got = json(s.cf_get(&format!("/demo-cache/metadata/{key}"))).await;
         assert_eq!(got.1["result"], json!({"contentType": "image/png", "n": 1}));
     }
     // A raw write without metadata removes it; the metadata route then answers null.
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/meta-first"))
-            .bearer_auth(API_KEY)
-            .body("plain"),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/values/meta-first").body("plain")).await;
     assert_eq!(got.0, 200);
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/metadata/meta-first"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/metadata/meta-first")).await;
     assert_eq!(
         got,
         (
@@ -324,19 +249,12 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
             json!({"success": true, "errors": [], "messages": [], "result": null})
         )
     );
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/metadata/missing"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/metadata/missing")).await;
     assert_cf_error(&got, 404, 10009, "missing");
 
     let (content_type, body) = multipart(&[("metadata", b"{}")]);
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/x"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/values/x")
             .header("content-type", content_type)
             .body(body),
     )
@@ -344,9 +262,7 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
     assert_cf_error(&got, 400, 10908, "no \"value\" part");
     let (content_type, body) = multipart(&[("metadata", b"{not json"), ("value", b"v")]);
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/x"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/values/x")
             .header("content-type", content_type)
             .body(body),
     )
@@ -355,9 +271,7 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
     let big_meta = format!("{{\"a\":\"{}\"}}", "m".repeat(1100));
     let (content_type, body) = multipart(&[("metadata", big_meta.as_bytes()), ("value", b"v")]);
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/values/x"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/values/x")
             .header("content-type", content_type)
             .body(body),
     )
@@ -370,9 +284,7 @@ async fn multipart_writes_value_and_metadata_in_either_order() {
     );
     let (content_type, body) = multipart(&[("value", &vec![b'v'; 70_000])]);
     let got = json(
-        s.client
-            .put(s.cf("/small/values/x"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/small/values/x")
             .header("content-type", content_type)
             .body(body),
     )
@@ -400,13 +312,9 @@ async fn keys_page_until_the_cursor_is_empty() {
     loop {
         pages += 1;
         assert!(pages <= 10, "listing must terminate");
-        let (status, body) = json(
-            s.client
-                .get(s.cf(&format!(
-                    "/demo-cache/keys?prefix=k&limit=10&cursor={cursor}"
-                )))
-                .bearer_auth(API_KEY),
-        )
+        let (status, body) = json(s.cf_get(&format!(
+            "/demo-cache/keys?prefix=k&limit=10&cursor={cursor}"
+        )))
         .await;
         assert_eq!(status, 200, "{body}");
         let keys = body["result"].as_array().unwrap();
@@ -438,26 +346,11 @@ async fn keys_page_until_the_cursor_is_empty() {
     assert_eq!(names.len(), 25);
     assert_eq!(names[24], ("k24".to_owned(), 24));
     // A page that ends exactly at the last key is the last page: empty cursor.
-    let (_, body) = json(
-        s.client
-            .get(s.cf("/demo-cache/keys?prefix=k2&limit=5"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let (_, body) = json(s.cf_get("/demo-cache/keys?prefix=k2&limit=5")).await;
     assert_eq!(body["result_info"], json!({"count": 5, "cursor": ""}));
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/keys?cursor=bogus"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/keys?cursor=bogus")).await;
     assert_cf_error(&got, 400, 10906, "cursor was not issued");
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/keys?limit=1001"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/keys?limit=1001")).await;
     assert_cf_error(&got, 400, 10905, "key_count_limit of 1001");
     s.stop().await;
 }
@@ -474,9 +367,7 @@ async fn keys_arrive_percent_encoded_and_are_decoded_once() {
         ("sp%20ace%3A%21", "sp ace:!"),
     ] {
         let got = json(
-            s.client
-                .put(s.cf(&format!("/demo-cache/values/{path_key}")))
-                .bearer_auth(API_KEY)
+            s.cf_put(&format!("/demo-cache/values/{path_key}"))
                 .body(key.to_owned()),
         )
         .await;
@@ -501,9 +392,7 @@ async fn keys_arrive_percent_encoded_and_are_decoded_once() {
         assert_eq!(response.text().await.unwrap(), key);
     }
     let got = json(
-        s.client
-            .put(s.cf(&format!("/demo-cache/values/{}", "é".repeat(257))))
-            .bearer_auth(API_KEY)
+        s.cf_put(&format!("/demo-cache/values/{}", "é".repeat(257)))
             .body("v"),
     )
     .await;
@@ -540,23 +429,11 @@ async fn bad_expirations_are_refused_and_nothing_is_written() {
         ),
         ("expiration=1000", 400, 10904, "Invalid expiration of 1000"),
     ] {
-        let got = json(
-            s.client
-                .put(s.cf(&format!("/demo-cache/values/k?{query}")))
-                .bearer_auth(API_KEY)
-                .body("v"),
-        )
-        .await;
+        let got = json(s.cf_put(&format!("/demo-cache/values/k?{query}")).body("v")).await;
         assert_cf_error(&got, status, code, needle);
     }
     // The store's own floor: `sessions` accepts 1 second.
-    let got = json(
-        s.client
-            .put(s.cf("/sessions/values/k?expiration_ttl=1"))
-            .bearer_auth(API_KEY)
-            .body("v"),
-    )
-    .await;
+    let got = json(s.cf_put("/sessions/values/k?expiration_ttl=1").body("v")).await;
     assert_eq!(got.0, 200);
     assert_eq!(s.store("demo-cache").get("k").bytes().await.unwrap(), None);
     s.stop().await;
@@ -571,13 +448,7 @@ async fn bulk_write_get_and_both_deletes() {
         {"key": "c", "value": "{\"n\":1}", "expiration_ttl": 600.0},
         {"key": "d/e", "value": "slash", "expiration": now() + 3600},
     ]);
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
-            .json(&items),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/bulk").json(&items)).await;
     assert_eq!(
         got,
         (
@@ -597,9 +468,7 @@ async fn bulk_write_get_and_both_deletes() {
     );
 
     let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/get"))
-            .bearer_auth(API_KEY)
+        s.cf_post("/demo-cache/bulk/get")
             .json(&json!({"keys": ["a", "c", "zz"]})),
     )
     .await;
@@ -608,9 +477,7 @@ async fn bulk_write_get_and_both_deletes() {
         json!({"values": {"a": "alpha", "c": "{\"n\":1}", "zz": null}})
     );
     let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/get"))
-            .bearer_auth(API_KEY)
+        s.cf_post("/demo-cache/bulk/get")
             .json(&json!({"keys": ["c"], "type": "json", "withMetadata": true})),
     )
     .await;
@@ -619,40 +486,25 @@ async fn bulk_write_get_and_both_deletes() {
         json!({"values": {"c": {"value": {"n": 1}, "metadata": null}}})
     );
     let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/get"))
-            .bearer_auth(API_KEY)
+        s.cf_post("/demo-cache/bulk/get")
             .json(&json!({"keys": ["a"], "type": "json"})),
     )
     .await;
     assert_cf_error(&got, 422, 10910, "non-JSON value");
-    let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/get"))
-            .bearer_auth(API_KEY)
-            .json(&json!({"keys": []})),
-    )
-    .await;
+    let got = json(s.cf_post("/demo-cache/bulk/get").json(&json!({"keys": []}))).await;
     assert_cf_error(&got, 400, 10908, "minimum of 1 key");
 
-    let got = json(
-        s.client
-            .delete(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
-            .json(&json!(["a", "b"])),
-    )
-    .await;
+    let got = json(s.cf_delete("/demo-cache/bulk").json(&json!(["a", "b"]))).await;
     assert_eq!(
         got.1["result"],
         json!({"successful_key_count": 2, "unsuccessful_keys": []})
     );
-    let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/delete"))
-            .bearer_auth(API_KEY)
-            .json(&json!(["c", "d/e", "never-existed"])),
-    )
-    .await;
+    let got =
+        json(
+            s.cf_post("/demo-cache/bulk/delete")
+                .json(&json!(["c", "d/e", "never-existed"])),
+        )
+        .await;
     assert_eq!(
         got.1["result"],
         json!({"successful_key_count": 3, "unsuccessful_keys": []})
@@ -669,13 +521,7 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
         {"key": "ok-2", "value": "v"},
         {"key": "short", "value": "v", "expiration_ttl": 10},
     ]);
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
-            .json(&items),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/bulk").json(&items)).await;
     assert_cf_error(
         &got,
         400,
@@ -683,9 +529,7 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
         "item 2 (key \"short\"): Invalid expiration_ttl of 10",
     );
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/bulk")
             .json(&json!([{"key": "x", "value": "%%%", "base64": true}])),
     )
     .await;
@@ -696,25 +540,19 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
         "item 0 (key \"x\"): Invalid value: it is not valid base64",
     );
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/bulk")
             .json(&json!([{"key": "", "value": "v"}])),
     )
     .await;
     assert_cf_error(&got, 400, 10901, "item 0");
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/bulk")
             .json(&json!({"key": "not-an-array"})),
     )
     .await;
     assert_cf_error(&got, 400, 10907, "JSON array");
     let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
+        s.cf_put("/demo-cache/bulk")
             .header("content-type", "application/json")
             .body("[{\"key\": \"a\", \"value\": "),
     )
@@ -723,13 +561,7 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
     let many: Vec<_> = (0..10_001)
         .map(|i| json!({"key": format!("k{i}"), "value": ""}))
         .collect();
-    let got = json(
-        s.client
-            .put(s.cf("/demo-cache/bulk"))
-            .bearer_auth(API_KEY)
-            .json(&many),
-    )
-    .await;
+    let got = json(s.cf_put("/demo-cache/bulk").json(&many)).await;
     assert_cf_error(
         &got,
         413,
@@ -737,9 +569,7 @@ async fn bulk_write_is_all_or_nothing_and_names_the_bad_item() {
         "Bulk operation of 10001 items exceeds the limit of 10000",
     );
     let got = json(
-        s.client
-            .post(s.cf("/demo-cache/bulk/delete"))
-            .bearer_auth(API_KEY)
+        s.cf_post("/demo-cache/bulk/delete")
             .json(&json!(["ok", ".."])),
     )
     .await;
@@ -758,26 +588,14 @@ async fn oversized_streamed_body_gets_413_and_nothing_is_written() {
     // Chunked (no Content-Length): refused while streaming, mid-body.
     let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024]));
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let got = json(
-        s.client
-            .put(s.cf("/small/values/k"))
-            .bearer_auth(API_KEY)
-            .body(body),
-    )
-    .await;
+    let got = json(s.cf_put("/small/values/k").body(body)).await;
     assert_cf_error(&got, 413, 10902, "exceeds limit of 65536");
     assert_eq!(
         s.store("small").get("k").text().await.unwrap().as_deref(),
         Some("before")
     );
     // Declared Content-Length: refused before reading.
-    let got = json(
-        s.client
-            .put(s.cf("/small/values/k"))
-            .bearer_auth(API_KEY)
-            .body(vec![b'y'; 65_537]),
-    )
-    .await;
+    let got = json(s.cf_put("/small/values/k").body(vec![b'y'; 65_537])).await;
     assert_cf_error(
         &got,
         413,
@@ -789,13 +607,7 @@ async fn oversized_streamed_body_gets_413_and_nothing_is_written() {
         Some("before")
     );
     // Exactly the limit is fine.
-    let got = json(
-        s.client
-            .put(s.cf("/small/values/k"))
-            .bearer_auth(API_KEY)
-            .body(vec![b'z'; 65_536]),
-    )
-    .await;
+    let got = json(s.cf_put("/small/values/k").body(vec![b'z'; 65_536])).await;
     assert_eq!(got.0, 200);
     s.stop().await;
 }
@@ -805,19 +617,9 @@ async fn errors_use_the_cloudflare_envelope() {
     let s = TestServer::start().await;
     let got = json(s.client.get(s.cf("/demo-cache/keys"))).await;
     assert_cf_error(&got, 401, 10000, "missing credentials");
-    let got = json(
-        s.client
-            .get(s.cf("/demo-cache/nowhere"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_get("/demo-cache/nowhere")).await;
     assert_cf_error(&got, 404, 7000, "no route");
-    let got = json(
-        s.client
-            .post(s.cf("/demo-cache/values/k"))
-            .bearer_auth(API_KEY),
-    )
-    .await;
+    let got = json(s.cf_post("/demo-cache/values/k")).await;
     assert_cf_error(&got, 405, 10914, "method not allowed");
     s.stop().await;
 }

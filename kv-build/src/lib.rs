@@ -129,26 +129,47 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "manifest")]
 pub mod ast;
+#[cfg(feature = "manifest")]
 mod builder;
+#[cfg(feature = "manifest")]
 mod codegen;
+#[cfg(feature = "manifest")]
 mod diagnostic;
+#[cfg(feature = "manifest")]
 mod error;
+#[cfg(feature = "manifest")]
 mod format;
+#[cfg(feature = "manifest")]
 pub mod model;
+pub mod names;
+#[cfg(feature = "manifest")]
 mod parse;
+#[cfg(feature = "manifest")]
 mod source;
+#[cfg(feature = "manifest")]
 mod validate;
 
+#[cfg(feature = "manifest")]
 pub use builder::{Builder, ENV_FILE_NAME, compile, configure};
+#[cfg(feature = "manifest")]
 pub use codegen::{Generator, Settings};
+#[cfg(feature = "manifest")]
 pub use diagnostic::{Diagnostic, Diagnostics, Label, codes};
+#[cfg(feature = "manifest")]
 pub use error::{BuildError, Report};
+#[cfg(feature = "manifest")]
 pub use model::Application;
+pub use names::is_valid_name;
+#[cfg(feature = "manifest")]
 pub use parse::parse;
+#[cfg(feature = "manifest")]
 pub use source::Source;
+#[cfg(feature = "manifest")]
 pub use validate::validate;
 
+#[cfg(feature = "manifest")]
 /// Parses and validates a manifest: [`parse`], then [`validate`].
 ///
 /// # Errors
@@ -167,17 +188,4 @@ pub use validate::validate;
 /// ```
 pub fn load(source: &Source) -> Result<Application, Diagnostics> {
     validate(&parse(source)?)
-}
-
-/// Whether `name` is a valid name for an application, store, service or actor:
-/// a lowercase letter, then lowercase letters, digits, `-` and `_`.
-///
-/// # Examples
-///
-/// ```
-/// assert!(kv_build::is_valid_name("demo-cache"));
-/// assert!(!kv_build::is_valid_name("Demo-Cache"));
-/// ```
-pub fn is_valid_name(name: &str) -> bool {
-    validate::is_valid_name(name)
 }

@@ -50,7 +50,15 @@ pub struct ValueWithMetadata<T> {
 /// that replaces the value meanwhile does not disturb the read.
 pub struct ValueStream {
     len: u64,
-    inner: ByteStream,
+    inner: Chunks,
+}
+
+/// Where a [`ValueStream`]'s bytes come from.
+enum Chunks {
+    /// A value held whole, streamed in zero-copy slices; `None` once all are out.
+    Whole(Option<Bytes>),
+    /// A value read chunk by chunk.
+    Stream(ByteStream),
 }
 
 impl std::fmt::Debug for ValueStream {
@@ -64,18 +72,14 @@ impl std::fmt::Debug for ValueStream {
 impl ValueStream {
     fn new(value: StoredValue) -> Self {
         match value {
-            StoredValue::Inline(bytes) => {
-                let len = bytes.len() as u64;
-                // Zero-copy slices of at most a chunk, as a chunked value would stream.
-                let chunks = (0..bytes.len())
-                    .step_by(STREAM_SLICE_BYTES)
-                    .map(move |at| Ok(bytes.slice(at..bytes.len().min(at + STREAM_SLICE_BYTES))));
-                Self {
-                    len,
-                    inner: Box::pin(futures_util::stream::iter(chunks)),
-                }
-            }
-            StoredValue::Chunked { len, chunks } => Self { len, inner: chunks },
+            StoredValue::Inline(bytes) => Self {
+                len: bytes.len() as u64,
+                inner: Chunks::Whole(Some(bytes)),
+            },
+            StoredValue::Chunked { len, chunks } => Self {
+                len,
+                inner: Chunks::Stream(chunks),
+            },
         }
     }
 
@@ -88,13 +92,43 @@ impl ValueStream {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The value's bytes without copying, if it is held whole (small values, nothing
+    /// read yet); otherwise the stream back, to read chunk by chunk.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` when the value is stored in chunks.
+    pub fn into_whole(self) -> std::result::Result<Bytes, Self> {
+        match self.inner {
+            Chunks::Whole(Some(bytes)) => Ok(bytes),
+            Chunks::Whole(None) => Ok(Bytes::new()),
+            inner @ Chunks::Stream(_) => Err(Self {
+                len: self.len,
+                inner,
+            }),
+        }
+    }
 }
 
 impl Stream for ValueStream {
     type Item = Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        match &mut self.inner {
+            // Zero-copy slices of at most a chunk, as a chunked value would stream.
+            Chunks::Whole(rest) => Poll::Ready(rest.take().and_then(|mut bytes| {
+                if bytes.is_empty() {
+                    return None;
+                }
+                let piece = bytes.split_to(bytes.len().min(STREAM_SLICE_BYTES));
+                if !bytes.is_empty() {
+                    *rest = Some(bytes);
+                }
+                Some(Ok(piece))
+            })),
+            Chunks::Stream(stream) => stream.as_mut().poll_next(cx),
+        }
     }
 }
 

@@ -22,22 +22,16 @@ pub(crate) fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// Longest store name, in bytes.
-pub(crate) const MAX_STORE_NAME_BYTES: usize = 128;
-
-/// Store names follow the manifest's resource-name rule: lowercase letters, digits,
-/// `-` and `_`, starting with a letter.
+/// Store names follow the manifest's resource-name rule, the one rule in
+/// `kv_build::names`: lowercase letters, digits, `-` and `_`, starting with a letter,
+/// at most 128 bytes.
 pub(crate) fn validate_store_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if starts_with_letter && rest_ok && name.len() <= MAX_STORE_NAME_BYTES {
+    if kv_build::names::is_valid_name(name) {
         Ok(())
     } else {
         Err(Error::InvalidStoreName {
             name: name.to_owned(),
-            max: MAX_STORE_NAME_BYTES,
+            max: kv_build::names::MAX_NAME_BYTES,
         })
     }
 }

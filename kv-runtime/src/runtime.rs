@@ -81,6 +81,11 @@ fn builtin_factories() -> BTreeMap<String, Arc<dyn BackendFactory>> {
         crate::backend::redis::NAME.to_owned(),
         Arc::new(crate::backend::redis::RedisFactory::default()),
     );
+    #[cfg(feature = "postgres")]
+    factories.insert(
+        crate::backend::postgres::NAME.to_owned(),
+        Arc::new(crate::backend::postgres::PostgresFactory::default()),
+    );
     factories
 }
 

@@ -62,6 +62,7 @@ struct Inner {
     config: StoreConfig,
     clock: SharedClock,
     cache: Arc<ReadCache>,
+    updates: crate::update::UpdateTurns,
 }
 
 impl fmt::Debug for KvStore {
@@ -88,8 +89,14 @@ impl KvStore {
                 config,
                 clock,
                 cache,
+                updates: crate::update::UpdateTurns::new(),
             }),
         }
+    }
+
+    /// Waits until no other `update` of `key` through this store is running.
+    pub(crate) async fn update_turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.updates.turn(key).await
     }
 
     /// A store of its own in memory, with default settings and the system clock. For

@@ -163,7 +163,13 @@ where
             if attempt > 0 {
                 backoff(&jitter, attempt).await;
             }
-            match self.attempt().await {
+            // Updates of one key through this store take turns: they never race each
+            // other, only writers elsewhere (another process, a plain put).
+            let store = self.store.clone();
+            let turn = store.update_turn(&self.key).await;
+            let result = self.attempt().await;
+            drop(turn);
+            match result {
                 Err(e) if e.is_conflict() => conflict = Some(e),
                 done => return done,
             }
@@ -229,5 +235,32 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+/// How many keys' updates can run at once on one store: updates of keys in the same
+/// stripe take turns.
+const UPDATE_STRIPES: usize = 64;
+
+/// The turns of a store's updates, striped by key.
+pub(crate) struct UpdateTurns {
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+    hasher: RandomState,
+}
+
+impl UpdateTurns {
+    pub(crate) fn new() -> Self {
+        Self {
+            stripes: (0..UPDATE_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Waits for `key`'s turn.
+    pub(crate) async fn turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let index = self.hasher.hash_one(key) as usize % self.stripes.len();
+        self.stripes[index].lock().await
     }
 }

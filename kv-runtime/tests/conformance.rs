@@ -26,3 +26,8 @@ mod redis_cluster {
 mod redis_cluster_sharded {
     kv_runtime::conformance_suite!(kv_runtime::conformance::RedisTarget::cluster().shards(4));
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::PostgresTarget::new());
+}

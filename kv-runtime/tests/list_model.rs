@@ -140,4 +140,10 @@ proptest! {
     fn redis_cluster_sharded_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
         run(kv_runtime::conformance::RedisTarget::cluster().shards(4), ops)?;
     }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::PostgresTarget::new(), ops)?;
+    }
 }

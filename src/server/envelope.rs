@@ -11,9 +11,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
@@ -146,22 +144,21 @@ pub(crate) fn error_body(family: Family, error: &ApiError) -> Vec<u8> {
     }
 }
 
-/// Renders every error response in its family's envelope: the [`ApiError`]s handlers
-/// and extractors return, and the bare statuses of the router (404, 405) and of the
-/// timeout and body-limit layers (408, 413).
-pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
-    let family = Family::of(request.uri().path());
-    let response = next.run(request).await;
+/// An error answered in the family's envelope.
+pub(crate) fn render_error(family: Family, error: &ApiError) -> Response {
+    json_response(error.status, error_body(family, error))
+}
+
+/// Renders an error response in its family's envelope: the [`ApiError`]s handlers and
+/// extractors return, and the bare statuses of the router (404, 405).
+pub(crate) fn render_errors(family: Family, response: Response) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
     let error = match response.extensions().get::<Arc<ApiError>>() {
         Some(error) => ApiError::clone(error),
         None if is_json(&response) => return response,
         None => ApiError::new(status, Code::for_status(status), default_message(status)),
     };
-    let mut rendered = json_response(status, error_body(family, &error));
+    let mut rendered = render_error(family, &error);
     if let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE) {
         rendered
             .headers_mut()

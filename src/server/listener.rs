@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::Router;
+use super::front::Front;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 /// for in-flight connections to finish their current request.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    front: Front,
     header_read_timeout: Duration,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send,
@@ -42,7 +42,7 @@ pub(crate) async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(front.clone());
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -16,6 +16,7 @@ mod body;
 mod envelope;
 mod error;
 mod extract;
+mod front;
 mod limits;
 mod listener;
 mod multipart;
@@ -42,15 +43,15 @@ pub use self::settings::{
 pub use self::shutdown::shutdown_signal;
 
 use self::auth::Authenticator;
+use self::front::Front;
 use self::limits::{ENVELOPE_OVERHEAD_BYTES, MAX_BULK_WRITE_BODY_BYTES};
-use self::routes::RouterParts;
 use self::state::AppState;
 
 /// A bound server, ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
-    router: axum::Router,
+    front: Front,
     runtime: Runtime,
     settings: Settings,
 }
@@ -88,8 +89,7 @@ impl Server {
             .max()
             .unwrap_or(0)
             .saturating_add(ENVELOPE_OVERHEAD_BYTES);
-        let max_body_bytes =
-            usize::try_from(largest_value).map_or(usize::MAX, |v| v.max(MAX_BULK_WRITE_BODY_BYTES));
+        let max_body_bytes = largest_value.max(MAX_BULK_WRITE_BODY_BYTES as u64);
         let auth = Arc::new(Authenticator::new(&settings.auth, settings.no_auth)?);
         if !settings.no_auth && !settings.auth.any() {
             tracing::warn!(
@@ -97,17 +97,14 @@ impl Server {
                  KV_USERNAME/KV_PASSWORD, KV_JWT_SECRET or KV_JWKS_URL, or pass --no-auth)"
             );
         }
-        let parts = RouterParts {
-            request_timeout: settings.request_timeout,
-            max_body_bytes,
-        };
         let application = settings.application.clone();
-        let router = routes::build(Arc::clone(&auth), &parts, |openapi| AppState {
+        let router = routes::build(|openapi| AppState {
             stores: opened,
-            auth,
+            auth: Arc::clone(&auth),
             application,
             openapi,
         });
+        let front = Front::new(router, auth, settings.request_timeout, max_body_bytes);
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -117,7 +114,7 @@ impl Server {
                 })?;
         Ok(Self {
             listener,
-            router,
+            front,
             runtime,
             settings,
         })
@@ -132,9 +129,10 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// The router, for embedding the routes in another axum application.
+    /// The server as an axum router, for embedding in another axum application: every
+    /// request goes through its authentication and limits, as when it serves itself.
     pub fn router(&self) -> axum::Router {
-        self.router.clone()
+        axum::Router::new().fallback_service(self.front.clone())
     }
 
     /// Serves until `shutdown` resolves (e.g. [`shutdown_signal`]), lets in-flight
@@ -146,13 +144,13 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let Self {
             listener,
-            router,
+            front,
             runtime,
             settings,
         } = self;
         listener::serve(
             listener,
-            router,
+            front,
             settings.header_read_timeout,
             settings.shutdown_grace,
             shutdown,

@@ -93,6 +93,26 @@ impl TestServer {
         ))
     }
 
+    /// An authenticated GET of `/client/v4/accounts/acc/storage/kv/namespaces{rest}`.
+    pub fn cf_get(&self, rest: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.cf(rest)).bearer_auth(API_KEY)
+    }
+
+    /// An authenticated PUT of a Cloudflare route (see [`TestServer::cf_get`]).
+    pub fn cf_put(&self, rest: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.cf(rest)).bearer_auth(API_KEY)
+    }
+
+    /// An authenticated DELETE of a Cloudflare route.
+    pub fn cf_delete(&self, rest: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.cf(rest)).bearer_auth(API_KEY)
+    }
+
+    /// An authenticated POST of a Cloudflare route.
+    pub fn cf_post(&self, rest: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.cf(rest)).bearer_auth(API_KEY)
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(API_KEY)
     }
@@ -173,4 +193,11 @@ pub fn assert_cf_error(got: &(u16, serde_json::Value), status: u16, code: u32, n
         message.contains(needle),
         "{message:?} should contain {needle:?}"
     );
+}
+
+/// The system clock's reading, in Unix seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

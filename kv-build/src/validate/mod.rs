@@ -4,8 +4,6 @@
 mod kv_store;
 mod names;
 
-pub(crate) use names::is_valid as is_valid_name;
-
 use crate::Source;
 use crate::ast::{Block, Document, Item, Spanned};
 use crate::codegen::binding;

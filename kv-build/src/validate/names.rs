@@ -7,16 +7,7 @@ use crate::ast::Spanned;
 use crate::codegen::binding;
 use crate::diagnostic::{Diagnostic, codes};
 
-/// The rule, in words, for help lines.
-const RULE: &str =
-    "names start with a lowercase letter and use only lowercase letters, digits, `-` and `_`";
-
-/// Whether `name` matches `^[a-z][a-z0-9_-]*$`.
-pub(crate) fn is_valid(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
+use crate::names::{NAME_RULE as RULE, NameProblem, is_valid_name as is_valid, name_problem};
 
 /// Checks the name of an `application`, store, service or actor (`what` says which).
 pub(crate) fn check(what: &str, name: &Spanned<String>) -> Option<Diagnostic> {
@@ -42,9 +33,6 @@ pub(crate) fn check(what: &str, name: &Spanned<String>) -> Option<Diagnostic> {
 /// The offending part of a name and what is wrong with it.
 fn first_problem(name: &Spanned<String>) -> (Range<usize>, String) {
     let whole = name.span.clone();
-    let Some(first) = name.value.chars().next() else {
-        return (whole, "a name cannot be empty".to_owned());
-    };
     // Point at the character only when the label has no escapes (text == source).
     let exact = name.span.len() == name.value.len() + 2;
     let at = |offset: usize, c: char| {
@@ -55,26 +43,29 @@ fn first_problem(name: &Spanned<String>) -> (Range<usize>, String) {
             whole.clone()
         }
     };
-    if !first.is_ascii_lowercase() {
-        let what = if first.is_ascii_uppercase() {
-            "uppercase letters are not allowed"
-        } else {
-            "a name must start with a lowercase letter"
-        };
-        return (at(0, first), what.to_owned());
-    }
-    match name
-        .value
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
-    {
-        Some((offset, c)) if c.is_ascii_uppercase() => (
+    match name_problem(&name.value) {
+        Some(NameProblem::Empty) => (whole, "a name cannot be empty".to_owned()),
+        Some(NameProblem::BadStart(c)) if c.is_ascii_uppercase() => {
+            (at(0, c), "uppercase letters are not allowed".to_owned())
+        }
+        Some(NameProblem::BadStart(c)) => (
+            at(0, c),
+            "a name must start with a lowercase letter".to_owned(),
+        ),
+        Some(NameProblem::BadChar(offset, c)) if c.is_ascii_uppercase() => (
             at(offset, c),
             "uppercase letters are not allowed".to_owned(),
         ),
-        Some((offset, c)) => (
+        Some(NameProblem::BadChar(offset, c)) => (
             at(offset, c),
             format!("`{}` is not allowed", c.escape_debug()),
+        ),
+        Some(NameProblem::TooLong(len)) => (
+            whole,
+            format!(
+                "{len} bytes is longer than the {} bytes a name may have",
+                crate::names::MAX_NAME_BYTES
+            ),
         ),
         None => (whole, "invalid name".to_owned()),
     }
@@ -147,27 +138,7 @@ pub(crate) fn duplicates(stores: &[StoreName<'_>]) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_valid, suggest};
-
-    #[test]
-    fn the_name_rule() {
-        for ok in ["a", "demo-cache", "demo_cache", "cache2", "a-1_b"] {
-            assert!(is_valid(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Demo",
-            "1cache",
-            "-a",
-            "_a",
-            "demo cache",
-            "démo",
-            "a.b",
-            "aB",
-        ] {
-            assert!(!is_valid(bad), "{bad}");
-        }
-    }
+    use super::suggest;
 
     #[test]
     fn suggestions_are_valid_names() {

@@ -86,6 +86,8 @@ mod defaults;
 mod factory;
 pub(crate) mod fjall;
 pub(crate) mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

@@ -40,6 +40,8 @@ pub mod get;
 pub mod limits;
 pub mod list;
 pub mod persistence;
+#[cfg(feature = "postgres")]
+mod postgres_target;
 pub mod prefix;
 pub mod put;
 #[cfg(feature = "redis")]
@@ -52,6 +54,8 @@ pub mod watch;
 
 #[cfg(feature = "redis")]
 pub use self::redis_target::{RedisPlace, RedisTarget};
+#[cfg(feature = "postgres")]
+pub use self::postgres_target::PostgresTarget;
 pub use self::targets::{FjallTarget, MemoryTarget};
 
 /// The clock's reading when a test starts.

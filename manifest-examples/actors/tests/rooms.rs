@@ -97,3 +97,43 @@ async fn rooms_survive_a_restart() {
     assert_eq!(texts, ["hello", "hi alice"]);
     assert_eq!(state.members, ["alice", "bob"]);
 }
+
+/// `follow` yields the posts made after it started, in order, and ignores other rooms
+/// (even one whose key it is a prefix of: `room-1` and `room-10`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_sees_new_posts_of_its_room_only() {
+    use futures_util::StreamExt as _;
+    let env = Env::in_memory();
+    let rooms = rooms(env.clone());
+    rooms
+        .get("room-1")
+        .call(post("alice", "before"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut posts = Box::pin(actors::follow(&env.ROOMS, "room-1").await.unwrap());
+    rooms
+        .get("room-10")
+        .call(post("eve", "elsewhere"))
+        .await
+        .unwrap()
+        .unwrap();
+    rooms
+        .get("room-1")
+        .call(post("bob", "one"))
+        .await
+        .unwrap()
+        .unwrap();
+    rooms
+        .get("room-1")
+        .call(post("alice", "two"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), posts.next());
+        got.push(next.await.unwrap().unwrap().unwrap().text);
+    }
+    assert_eq!(got, ["one", "two"]);
+}

@@ -1,5 +1,6 @@
 //! The Raindrop KV doc's "Basic usage" example as an axum service: sessions in
-//! `env.DEMO_CACHE`, created by `POST /login`, read by `GET /`.
+//! `env.DEMO_CACHE`, created by `POST /login`, read by `GET /`. Each visit slides the
+//! session's 24-hour expiry with `touch`, which rewrites only the expiration.
 //!
 //! `Env` is generated from `raindrop.manifest` by `build.rs` (`kv_build::compile`) and
 //! included here with `kv_runtime::include_env!()`; the router takes it as state.
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 kv_runtime::include_env!();
 
-/// How long a session lasts: 24 hours, as in the Raindrop example.
+/// How long a session lasts after the last visit: 24 hours, as in the Raindrop example.
 pub const SESSION_TTL_SECS: u64 = 24 * 60 * 60;
 
 /// The cookie that carries the session id.
@@ -97,9 +98,7 @@ async fn login(State(env): State<Env>, Json(login): Json<Login>) -> Result<Respo
         .expiration_ttl(SESSION_TTL_SECS)
         .await
         .map_err(IntoResponse::into_response)?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; Max-Age={SESSION_TTL_SECS}; HttpOnly; SameSite=Lax"
-    );
+    let cookie = session_cookie(&id);
     let body = LoggedIn {
         session_id: id,
         expires_in: SESSION_TTL_SECS,
@@ -108,19 +107,38 @@ async fn login(State(env): State<Env>, Json(login): Json<Login>) -> Result<Respo
 }
 
 async fn welcome(State(env): State<Env>, headers: HeaderMap) -> kv_runtime::Result<Response> {
-    let session = match session_id(&headers) {
-        Some(id) => {
-            env.DEMO_CACHE
-                .get(session_key(id))
-                .json::<Session>()
-                .await?
-        }
-        None => None,
+    let Some(id) = session_id(&headers) else {
+        return Ok(not_found());
     };
-    Ok(match session {
-        Some(session) => format!("Welcome user {}", session.user_id).into_response(),
-        None => (StatusCode::UNAUTHORIZED, "Session not found").into_response(),
-    })
+    let key = session_key(id);
+    let Some(session) = env.DEMO_CACHE.get(key.as_str()).json::<Session>().await? else {
+        return Ok(not_found());
+    };
+    // Slide the expiry: 24 hours from this visit. Only the expiration is written; if
+    // the session expired or was logged out in between, the touch says so.
+    if !env
+        .DEMO_CACHE
+        .touch(key)
+        .expiration_ttl(SESSION_TTL_SECS)
+        .await?
+    {
+        return Ok(not_found());
+    }
+    let cookie = session_cookie(id);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        format!("Welcome user {}", session.user_id),
+    )
+        .into_response())
+}
+
+fn not_found() -> Response {
+    (StatusCode::UNAUTHORIZED, "Session not found").into_response()
+}
+
+/// The cookie that carries session `id`, for as long as the session lasts.
+fn session_cookie(id: &str) -> String {
+    format!("{SESSION_COOKIE}={id}; Path=/; Max-Age={SESSION_TTL_SECS}; HttpOnly; SameSite=Lax")
 }
 
 async fn logout(State(env): State<Env>, headers: HeaderMap) -> kv_runtime::Result<Response> {

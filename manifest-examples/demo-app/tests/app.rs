@@ -1,5 +1,5 @@
 //! The demo app's HTTP behaviour, in process, on a manual clock: login, welcome, 401,
-//! logout, and the 24-hour expiry without waiting a day.
+//! logout, and the sliding 24-hour expiry without waiting a day.
 
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -84,10 +84,23 @@ async fn login_then_welcome_until_the_session_expires() {
         Some(1_700_000_000 + SESSION_TTL_SECS)
     );
 
+    // Idle for 24 hours less a second: still valid, and the visit slides the expiry.
     clock.advance(Duration::from_secs(SESSION_TTL_SECS - 1));
-    let (status, _, _) = send(&app, welcome(Some(&session_cookie))).await;
+    let (status, cookie, _) = send(&app, welcome(Some(&session_cookie))).await;
     assert_eq!(status, StatusCode::OK, "still valid one second before 24 h");
+    assert!(
+        cookie.unwrap().contains("Max-Age=86400"),
+        "the cookie slides too"
+    );
+    let visit = 1_700_000_000 + SESSION_TTL_SECS - 1;
+    let page = env.DEMO_CACHE.list().prefix("session:").await.unwrap();
+    assert_eq!(page.keys[0].expiration, Some(visit + SESSION_TTL_SECS));
+    // Past the original 24 hours, the session lives on ...
     clock.advance(Duration::from_secs(1));
+    let (status, _, _) = send(&app, welcome(Some(&session_cookie))).await;
+    assert_eq!(status, StatusCode::OK, "the visit extended it");
+    // ... until it is left idle for 24 hours.
+    clock.advance(Duration::from_secs(SESSION_TTL_SECS));
     let (status, _, body) = send(&app, welcome(Some(&session_cookie))).await;
     assert_eq!(
         (status, body.as_str()),

@@ -8,18 +8,13 @@ mod basic;
 mod jwks;
 mod jwt;
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
 
 use self::api_key::ApiKey;
 use self::basic::Basic;
 use self::jwt::JwtVerifier;
-use super::error::{ApiError, Code, ServeError};
+use super::error::ServeError;
 use super::settings::AuthSettings;
 
 /// The configured strategies.
@@ -139,31 +134,13 @@ impl Authenticator {
         }
     }
 
-    fn challenge(&self) -> HeaderValue {
+    /// The `WWW-Authenticate` header of a 401, naming the schemes configured.
+    pub(crate) fn challenge(&self) -> HeaderValue {
         let value = match (&self.basic, self.api_key.is_some() || self.jwt.is_some()) {
             (Some(_), true) => "Bearer realm=\"kv\", Basic realm=\"kv\"",
             (Some(_), false) => "Basic realm=\"kv\"",
             (None, _) => "Bearer realm=\"kv\"",
         };
         HeaderValue::from_static(value)
-    }
-}
-
-/// Middleware for every route that reads or writes data.
-pub(crate) async fn require_auth(
-    State(auth): State<Arc<Authenticator>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match auth.check(request.headers()).await {
-        Ok(()) => next.run(request).await,
-        Err(why) => {
-            let mut response =
-                ApiError::new(StatusCode::UNAUTHORIZED, Code::Unauthorized, why).into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, auth.challenge());
-            response
-        }
     }
 }

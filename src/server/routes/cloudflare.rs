@@ -239,16 +239,12 @@ pub(crate) async fn get_value(StoreKey { store, key }: StoreKey) -> Result<Respo
     // always match the bytes sent.
     let found = store.get_with_metadata(key.as_str()).stream().await?;
     let (expiration, version) = (found.expiration, found.version);
-    let mut stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
+    let stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
     let len = stream.len();
-    let body = if len <= INLINE_RESPONSE_BYTES {
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = stream.next().await {
-            buf.extend_from_slice(&chunk?);
-        }
-        Body::from(buf.freeze())
-    } else {
-        Body::from_stream(stream)
+    // A value held whole goes out in one piece (one write); a chunked one streams.
+    let body = match stream.into_whole() {
+        Ok(bytes) => Body::from(bytes),
+        Err(stream) => Body::from_stream(stream),
     };
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

@@ -1,5 +1,4 @@
-//! The router: every route, registered from its `#[utoipa::path]` definition, with
-//! authentication on the data routes, and the layers every request goes through.
+//! The router: every route, registered from its `#[utoipa::path]` definition.
 
 mod cloudflare;
 mod cloudflare_bulk;
@@ -8,37 +7,18 @@ mod stores;
 mod workertown;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
 use bytes::Bytes;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Authenticator, require_auth};
-use super::envelope::render_errors;
 use super::openapi;
 use super::state::{AppState, SharedState};
 
-/// What the router needs beyond the state's contents.
-pub(crate) struct RouterParts {
-    pub(crate) request_timeout: Duration,
-    /// The largest request body any route accepts (the bulk write's, or a store's
-    /// largest value plus its envelope); a larger one gets 413 from the limit layer.
-    pub(crate) max_body_bytes: usize,
-}
-
-/// Builds the router and its OpenAPI document; `make_state` receives the document.
-pub(crate) fn build(
-    auth: Arc<Authenticator>,
-    parts: &RouterParts,
-    make_state: impl FnOnce(Bytes) -> AppState,
-) -> Router {
+/// Builds the router (without layers: [`Front`](super::front::Front) does what every
+/// route needs) and its OpenAPI document; `make_state` receives the document.
+pub(crate) fn build(make_state: impl FnOnce(Bytes) -> AppState) -> Router {
     let (data, data_doc) = OpenApiRouter::<SharedState>::with_openapi(openapi::base())
         .routes(routes!(
             workertown::get_value,
@@ -67,7 +47,6 @@ pub(crate) fn build(
         .routes(routes!(cloudflare_bulk::bulk_delete_post))
         .routes(routes!(cloudflare_bulk::bulk_get))
         .split_for_parts();
-    let data = data.route_layer(from_fn_with_state(auth, require_auth));
 
     let (public, public_doc) = OpenApiRouter::<SharedState>::new()
         .routes(routes!(public::health))
@@ -83,15 +62,5 @@ pub(crate) fn build(
     });
     let state: SharedState = Arc::new(make_state(Bytes::from(json)));
 
-    Router::new()
-        .merge(data)
-        .merge(public)
-        .layer(RequestBodyLimitLayer::new(parts.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            parts.request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .layer(from_fn(render_errors))
-        .with_state(state)
+    Router::new().merge(data).merge(public).with_state(state)
 }

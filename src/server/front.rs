@@ -1,0 +1,211 @@
+//! [`Front`]: the one service in front of the router, doing once per request what
+//! every route needs — authentication (fail closed: every path but the public ones),
+//! the body-size ceiling, the request timeout, and rendering errors in the envelope of
+//! the route's family — without boxing a future, cloning a service or arming a timer
+//! on the fast path.
+//!
+//! The router behind it has no layers: axum wraps each route in every layer given to
+//! it and clones them per request, which cost more than the handlers themselves.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use tower::Service;
+
+use super::auth::Authenticator;
+use super::body::content_length;
+use super::envelope::{Family, render_error};
+use super::error::{ApiError, Code};
+
+/// Paths anyone may request; every other path needs credentials (unknown ones too, so
+/// that a route added without thought is not public).
+fn is_public(path: &str) -> bool {
+    matches!(path, "/health" | "/open-api.json")
+}
+
+/// Authentication, limits and error rendering around the router.
+#[derive(Clone)]
+pub(crate) struct Front {
+    router: Router,
+    auth: Arc<Authenticator>,
+    request_timeout: Duration,
+    max_body_bytes: u64,
+}
+
+impl Front {
+    pub(crate) fn new(
+        router: Router,
+        auth: Arc<Authenticator>,
+        request_timeout: Duration,
+        max_body_bytes: u64,
+    ) -> Self {
+        Self {
+            router,
+            auth,
+            request_timeout,
+            max_body_bytes,
+        }
+    }
+
+    fn refuse(&self, family: Family, why: String) -> Response {
+        let error = ApiError::new(StatusCode::UNAUTHORIZED, Code::Unauthorized, why);
+        let mut response = render_error(family, &error);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, self.auth.challenge());
+        response
+    }
+}
+
+impl std::fmt::Debug for Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Front").finish_non_exhaustive()
+    }
+}
+
+impl<B> Service<Request<B>> for Front
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = FrontFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> FrontFuture {
+        let family = Family::of(request.uri().path());
+        let request = request.map(Body::new);
+        if content_length(request.headers()).is_some_and(|len| len > self.max_body_bytes) {
+            let error = ApiError::too_large(format!(
+                "the request body is larger than any route accepts ({} bytes)",
+                self.max_body_bytes
+            ));
+            return FrontFuture::ready(render_error(family, &error));
+        }
+        if !is_public(request.uri().path()) {
+            // API keys, basic and HS256 answer at once; only a JWKS fetch waits.
+            match self.auth.check(request.headers()).now_or_never() {
+                Some(Ok(())) => {}
+                Some(Err(why)) => return FrontFuture::ready(self.refuse(family, why)),
+                None => return FrontFuture::boxed(self.clone().slow(request, family)),
+            }
+        }
+        FrontFuture::routed(self.router.call(request), family, self.request_timeout)
+    }
+}
+
+impl Front {
+    /// The rare path: authentication that has to wait (a JWKS fetch).
+    async fn slow(mut self, request: Request<Body>, family: Family) -> Response {
+        if let Err(why) = self.auth.check(request.headers()).await {
+            return self.refuse(family, why);
+        }
+        let timeout = self.request_timeout;
+        match FrontFuture::routed(self.router.call(request), family, timeout).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+}
+
+type RouterFuture = <Router as Service<Request<Body>>>::Future;
+
+/// The response future of [`Front`].
+pub(crate) struct FrontFuture {
+    state: State,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "boxing the router's future would cost the allocation per request this type avoids"
+)]
+enum State {
+    Ready(Option<Response>),
+    Routed {
+        inner: RouterFuture,
+        family: Family,
+        timeout: Duration,
+        /// Armed only once the handler has not answered on its first poll.
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    Boxed(BoxFuture<'static, Response>),
+}
+
+impl FrontFuture {
+    fn ready(response: Response) -> Self {
+        Self {
+            state: State::Ready(Some(response)),
+        }
+    }
+
+    fn routed(inner: RouterFuture, family: Family, timeout: Duration) -> Self {
+        Self {
+            state: State::Routed {
+                inner,
+                family,
+                timeout,
+                timer: None,
+            },
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Response> + Send + 'static) -> Self {
+        Self {
+            state: State::Boxed(Box::pin(future)),
+        }
+    }
+}
+
+impl Future for FrontFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            State::Ready(response) => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            State::Boxed(future) => future.as_mut().poll(cx).map(Ok),
+            State::Routed {
+                inner,
+                family,
+                timeout,
+                timer,
+            } => {
+                if let Poll::Ready(Ok(response)) = Pin::new(&mut *inner).poll(cx) {
+                    return Poll::Ready(Ok(finish(*family, response)));
+                }
+                let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));
+                ready!(sleep.as_mut().poll(cx));
+                let error = ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Code::Timeout,
+                    "the request took too long and was abandoned",
+                );
+                Poll::Ready(Ok(render_error(*family, &error)))
+            }
+        }
+    }
+}
+
+/// Renders an error response in the family's envelope; passes others through.
+fn finish(family: Family, response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    super::envelope::render_errors(family, response)
+}
