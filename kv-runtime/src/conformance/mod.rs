@@ -52,10 +52,10 @@ pub mod touch;
 pub mod versions;
 pub mod watch;
 
-#[cfg(feature = "redis")]
-pub use self::redis_target::{RedisPlace, RedisTarget};
 #[cfg(feature = "postgres")]
 pub use self::postgres_target::PostgresTarget;
+#[cfg(feature = "redis")]
+pub use self::redis_target::{RedisPlace, RedisTarget};
 pub use self::targets::{FjallTarget, MemoryTarget};
 
 /// The clock's reading when a test starts.
