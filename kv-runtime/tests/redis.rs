@@ -1,6 +1,7 @@
 //! The redis backend beyond the conformance kit: a server down at start, killed or hung
-//! mid-run and back, secrets, a sharded store on a real cluster, two runtimes sharing
-//! a namespace, layouts that disagree, conditional batches across shards.
+//! mid-run and back, a cluster master killed and back, secrets, a sharded store on a
+//! real cluster, two runtimes sharing a namespace, layouts that disagree, conditional
+//! batches across shards, a chunked read whose value is replaced.
 //!
 //! The servers come from `KV_TEST_REDIS_URL` and `KV_TEST_REDIS_CLUSTER` (`eval "$(bash
 //! .ci/redis.sh start)"`); the failure tests start a `redis-server` of their own on a
@@ -645,4 +646,79 @@ async fn a_cluster_node_killed_mid_run_gives_errors_in_time_then_recovers() {
         store.get("k00").text().await.unwrap().as_deref(),
         Some("back")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_read_never_mixes_two_values() {
+    let Some(url) = server("KV_TEST_REDIS_URL", "a_chunked_read_never_mixes_two_values") else {
+        return;
+    };
+    let application = unique("app");
+    let toml = format!("[defaults]\nbackend = \"redis\"\nurl = \"{url}\"\n");
+    let rt = open(&toml, &application).await.unwrap();
+    let store = rt.store("s").unwrap();
+    let old: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    store.put("big", old.clone()).await.unwrap();
+
+    // A read in progress when the value is replaced finishes with the value it started.
+    let mut stream = store.get("big").stream().await.unwrap().unwrap();
+    let mut got = stream.next().await.unwrap().unwrap().to_vec();
+    store.put("big", vec![7u8; 1_000_000]).await.unwrap();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(got, old);
+
+    // Once the replaced value's chunks are gone (their grace period over), a read that
+    // started before fails rather than mixing in the new value.
+    let mut stream = store.get("big").stream().await.unwrap().unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert!(first.iter().all(|&b| b == 7));
+    store.put("big", vec![9u8; 1_000_000]).await.unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("kv:{{{application}/s:*:c:*");
+    let chunks: Vec<String> = redis::cmd("KEYS")
+        .arg(&pattern)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut retired = 0;
+    for chunk in chunks {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&chunk)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if (0..=60).contains(&ttl) {
+            let _: () = redis::cmd("DEL")
+                .arg(&chunk)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            retired += 1;
+        }
+    }
+    assert_eq!(
+        retired, 8,
+        "the two replaced values' chunks have a grace TTL"
+    );
+    let mut failed = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => assert!(bytes.iter().all(|&b| b == 7), "only bytes of one value"),
+            Err(err) => {
+                failed = Some(err.to_string());
+                break;
+            }
+        }
+    }
+    let failed = failed.expect("the read fails once its chunks are gone");
+    assert!(
+        failed.contains("replaced or removed while it was read"),
+        "{failed}"
+    );
+    assert!(stream.next().await.is_none(), "nothing after the error");
+    let now = store.get("big").bytes().await.unwrap().unwrap();
+    assert!(now.iter().all(|&b| b == 9) && now.len() == 1_000_000);
 }

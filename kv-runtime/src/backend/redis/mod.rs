@@ -20,8 +20,11 @@
 //! stores) and checks that every node answers `PING`: a server that is down fails
 //! [`Runtime::open`](crate::Runtime::open) with an error naming the URL (never its
 //! password: no error, log or `Debug` output shows one). Every command is bounded by
-//! `timeout_ms`; after a lost connection, later commands reconnect (redis-rs's
-//! `ConnectionManager`, or its cluster connection, which reconnects to each node).
+//! `timeout_ms` (an operation of several commands — a chunked value, a long listing —
+//! by that much per command); after a lost connection, later commands reconnect
+//! (redis-rs's `ConnectionManager`, or its cluster connection, which reconnects to each
+//! node and refreshes the slot map). The backend runs on tokio, with its timer: a
+//! runtime built with `enable_all` (as `#[tokio::main]` builds it).
 //!
 //! # Data layout
 //!
