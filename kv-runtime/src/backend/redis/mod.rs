@@ -29,9 +29,10 @@
 //! # Data layout
 //!
 //! A store's data lives in `shards` shards; shard `s` has the Redis Cluster hash tag
-//! `{<namespace>:<s>:<salt>}` (so all its keys are in one slot; the salt spreads the
-//! shards' slots evenly over the slot space, hence over the masters of a cluster), and
-//! its keys are, with `B` = `kv:{<namespace>:<s>:<salt>}:`:
+//! `{<namespace>:<s>:<salt>}` (so all its keys are in one slot; the salt puts shard
+//! `s`'s slot near the middle of the `s`-th of `shards` equal parts of the slot space,
+//! spreading the shards over the masters of a cluster), and its keys are, with `B` =
+//! `kv:{<namespace>:<s>:<salt>}:`:
 //!
 //! - `B r:<key>`: a hash per record — `ver` (the version), `e` (the expiration, Unix
 //!   seconds, absent if none), `m` (the metadata's bytes, exactly as given, absent if
@@ -48,7 +49,8 @@
 //!
 //! Besides, `kv:{<namespace>}:meta` records the shard count (a runtime configured with
 //! another refuses the store), and every write publishes its change on the pub/sub
-//! channel `kv:<namespace>:changes`, with its shard and number. A key goes to shard `FNV-1a(key) % shards`.
+//! channel `kv:<namespace>:changes`, with its shard and number. A key goes to shard
+//! `FNV-1a(key) % shards`.
 //!
 //! # Guarantees
 //!
