@@ -48,7 +48,8 @@ pub enum Durability {
     #[default]
     Buffered,
     /// Acknowledged only once on disk (fsync, fjall), or once the server has made it
-    /// durable (Redis `WAIT`/`WAITAOF`, PostgreSQL `synchronous_commit = on`).
+    /// durable (PostgreSQL `synchronous_commit = on`). Redis acknowledges a write once
+    /// applied either way: on disk is its own persistence setting (`appendfsync`).
     Sync,
 }
 

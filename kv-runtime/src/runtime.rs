@@ -76,6 +76,11 @@ fn builtin_factories() -> BTreeMap<String, Arc<dyn BackendFactory>> {
         crate::backend::fjall::NAME.to_owned(),
         Arc::new(crate::backend::fjall::FjallFactory::default()),
     );
+    #[cfg(feature = "redis")]
+    factories.insert(
+        crate::backend::redis::NAME.to_owned(),
+        Arc::new(crate::backend::redis::RedisFactory::default()),
+    );
     #[cfg(feature = "postgres")]
     factories.insert(
         crate::backend::postgres::NAME.to_owned(),

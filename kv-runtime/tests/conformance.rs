@@ -12,6 +12,21 @@ mod fjall {
     kv_runtime::conformance_suite!(kv_runtime::conformance::FjallTarget);
 }
 
+#[cfg(feature = "redis")]
+mod redis {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::RedisTarget::standalone());
+}
+
+#[cfg(feature = "redis")]
+mod redis_cluster {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::RedisTarget::cluster());
+}
+
+#[cfg(feature = "redis")]
+mod redis_cluster_sharded {
+    kv_runtime::conformance_suite!(kv_runtime::conformance::RedisTarget::cluster().shards(4));
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     kv_runtime::conformance_suite!(kv_runtime::conformance::PostgresTarget::new());

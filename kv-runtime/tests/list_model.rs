@@ -123,6 +123,24 @@ proptest! {
         run(FjallTarget, ops)?;
     }
 
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::standalone(), ops)?;
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_cluster_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::cluster(), ops)?;
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_cluster_sharded_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(kv_runtime::conformance::RedisTarget::cluster().shards(4), ops)?;
+    }
+
     #[cfg(feature = "postgres")]
     #[test]
     fn postgres_pages_match_model(ops in proptest::collection::vec(op(), 1..60)) {

@@ -89,6 +89,8 @@ pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod record;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod settings;
 
 pub use self::changes::{ChangeHub, ChangeStream, DEFAULT_WATCH_BUFFER};

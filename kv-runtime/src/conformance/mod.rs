@@ -44,6 +44,8 @@ pub mod persistence;
 mod postgres_target;
 pub mod prefix;
 pub mod put;
+#[cfg(feature = "redis")]
+mod redis_target;
 pub mod stream;
 mod targets;
 pub mod touch;
@@ -52,6 +54,8 @@ pub mod watch;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres_target::PostgresTarget;
+#[cfg(feature = "redis")]
+pub use self::redis_target::{RedisPlace, RedisTarget};
 pub use self::targets::{FjallTarget, MemoryTarget};
 
 /// The clock's reading when a test starts.
