@@ -137,3 +137,51 @@ async fn follow_sees_new_posts_of_its_room_only() {
     }
     assert_eq!(got, ["one", "two"]);
 }
+
+/// On a shared store, a member following a room sees the posts another process makes:
+/// the `actors` binary, started here with the same `kv.toml`, posts; this process's
+/// `follow` (a watch over Redis pub/sub or PostgreSQL LISTEN) yields the post.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_sees_posts_from_another_process_on_redis() {
+    use futures_util::StreamExt as _;
+    let Ok(url) = std::env::var("KV_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KV_TEST_REDIS_URL is not set (CI is set: this test must run)"
+        );
+        eprintln!("SKIPPED — KV_TEST_REDIS_URL is not set; start servers with .ci/redis.sh");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kv.toml");
+    let namespace = format!("actors-e2e-{}/rooms", std::process::id());
+    std::fs::write(
+        &config,
+        format!("[defaults]\nbackend = \"redis\"\nurl = \"{url}\"\nnamespace = \"{namespace}\"\n"),
+    )
+    .unwrap();
+    let runtime = Runtime::from_config_file(&config).await.unwrap();
+    let env = Env::open(&runtime).unwrap();
+    let mut posts = Box::pin(actors::follow(&env.ROOMS, "room-1").await.unwrap());
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_actors"))
+        .args(["room-1", "bob", "hello from another process", "--config"])
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let post = tokio::time::timeout(std::time::Duration::from_secs(10), posts.next())
+        .await
+        .expect("the post arrives within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (post.user.as_str(), post.text.as_str()),
+        ("bob", "hello from another process")
+    );
+}

@@ -22,9 +22,19 @@ impl App {
     /// Starts the binary on 127.0.0.1 with an OS-chosen port, and waits for its
     /// "listening on" line.
     fn start(data_dir: &Path) -> Self {
+        Self::spawn(&["--data-dir".as_ref(), data_dir.as_os_str()])
+    }
+
+    /// Starts the binary with a kv.toml (`--config`).
+    #[cfg(any(feature = "redis", feature = "postgres"))]
+    fn with_config(config: &Path) -> Self {
+        Self::spawn(&["--config".as_ref(), config.as_os_str()])
+    }
+
+    fn spawn(args: &[&std::ffi::OsStr]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_demo-app"))
-            .args(["--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -138,4 +148,88 @@ fn a_second_instance_on_the_same_data_is_refused_clearly() {
     assert!(!second.status.success());
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("is in use by another process"), "{stderr}");
+}
+
+/// Two instances of the app behind a load balancer, as it were: a session created
+/// through one is visible through the other, and a logout through the second ends it
+/// for the first. `kv.toml` names the shared backend; the app's code is the same.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+async fn two_instances_share_sessions(backend: &str, url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kv.toml");
+    let namespace = format!("demo-e2e-{}/demo-cache", std::process::id());
+    std::fs::write(
+        &config,
+        format!(
+            "[defaults]\nbackend = \"{backend}\"\nurl = \"{url}\"\nnamespace = \"{namespace}\"\n"
+        ),
+    )
+    .unwrap();
+    let (a, b) = (App::with_config(&config), App::with_config(&config));
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/login", a.base))
+        .json(&serde_json::json!({"userId": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        welcome(&client, &b, Some(&cookie)).await,
+        (StatusCode::OK, "Welcome user 7".into()),
+        "the session written by instance A is read by instance B"
+    );
+    let logout = client
+        .post(format!("{}/logout", b.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        welcome(&client, &a, Some(&cookie)).await,
+        (StatusCode::UNAUTHORIZED, "Session not found".into()),
+        "a logout through B ends the session for A"
+    );
+    a.stop();
+    b.stop();
+}
+
+/// The server's address from `variable`; `None` (a loud skip) outside CI, a failure in CI.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+fn server(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{variable} is not set (CI is set: this test must run)"
+            );
+            eprintln!(
+                "SKIPPED — {variable} is not set; start a server with .ci/redis.sh or .ci/postgres.sh"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_sessions_on_redis() {
+    if let Some(url) = server("KV_TEST_REDIS_URL") {
+        two_instances_share_sessions("redis", &url).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_sessions_on_postgres() {
+    if let Some(url) = server("KV_TEST_POSTGRES_URL") {
+        two_instances_share_sessions("postgres", &url).await;
+    }
 }
