@@ -204,6 +204,21 @@ async fn hs256_jwt_checks_signature_expiry_issuer_and_audience() {
             hs256(&json!({"iss": "https://issuer.test", "aud": "kv"}), SECRET),
             "missing claim \"exp\"",
         ),
+        // A configured audience or issuer makes the claim required: a token without it
+        // (signed with the right secret, as a new user would make one) is refused.
+        (
+            "no aud",
+            hs256(
+                &json!({"exp": now() + 600, "iss": "https://issuer.test"}),
+                SECRET,
+            ),
+            "missing claim \"aud\"",
+        ),
+        (
+            "no iss",
+            hs256(&json!({"exp": now() + 600, "aud": "kv"}), SECRET),
+            "missing claim \"iss\"",
+        ),
         (
             "bad signature",
             hs256(&good, "another-secret"),

@@ -1,5 +1,6 @@
 //! JWT bearer tokens: HS256 with `KV_JWT_SECRET`, RS256/ES256 with keys from
-//! `KV_JWKS_URL`; `exp` required, `nbf` enforced, `iss`/`aud` checked when configured.
+//! `KV_JWKS_URL`; `exp` required, `nbf` enforced, `iss`/`aud` required and checked when
+//! configured.
 //! Verification is jsonwebtoken's; `alg: none` and algorithm confusion are refused
 //! because each key verifies exactly one algorithm.
 
@@ -96,13 +97,21 @@ impl JwtVerifier {
         let mut validation = Validation::new(verifying.algorithm);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
+        // Every claim a setting names is required: jsonwebtoken checks `iss` and `aud`
+        // only when the token has them, so a token without them would pass.
+        let mut required = vec!["exp"];
         if let Some(issuer) = &self.issuer {
             validation.set_issuer(&[issuer]);
+            required.push("iss");
         }
         match &self.audience {
-            Some(audience) => validation.set_audience(&[audience]),
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         jsonwebtoken::decode::<serde_json::Value>(token, &verifying.key, &validation)
             .map(drop)
             .map_err(|e| {
