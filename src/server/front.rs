@@ -28,9 +28,10 @@ use super::envelope::{Family, render_error};
 use super::error::{ApiError, Code};
 
 /// Paths anyone may request; every other path needs credentials (unknown ones too, so
-/// that a route added without thought is not public).
+/// that a route added without thought is not public). The data browser's files under
+/// `/ui` hold no data: the page asks for credentials and sends them with its API calls.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/open-api.json")
+    matches!(path, "/health" | "/open-api.json" | "/ui") || path.starts_with("/ui/")
 }
 
 /// Authentication, limits and error rendering around the router.

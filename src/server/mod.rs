@@ -5,7 +5,9 @@
 //! - Cloudflare's Workers KV API v4 under
 //!   `/client/v4/accounts/{account_id}/storage/kv/namespaces`, so that Cloudflare's own
 //!   clients work against it;
-//! - `GET /health` and `GET /open-api.json`, public.
+//! - `GET /health` and `GET /open-api.json`, public;
+//! - a data browser at `GET /ui` (static files embedded in the binary, public; the page
+//!   asks for credentials and sends them with its API calls).
 //!
 //! It is a thin HTTP layer over [`kv_runtime`]: every rule (key and value limits,
 //! expiration, cursors, bulk atomicity) and every error message is the runtime's.

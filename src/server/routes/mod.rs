@@ -4,6 +4,7 @@ mod cloudflare;
 mod cloudflare_bulk;
 mod public;
 mod stores;
+mod ui;
 mod workertown;
 
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub(crate) fn build(make_state: impl FnOnce(Bytes) -> AppState) -> Router {
     let (public, public_doc) = OpenApiRouter::<SharedState>::new()
         .routes(routes!(public::health))
         .routes(routes!(public::open_api))
+        .routes(routes!(ui::index))
+        .routes(routes!(ui::index_slash))
+        .routes(routes!(ui::file))
         .split_for_parts();
 
     let mut doc = data_doc;
