@@ -38,6 +38,10 @@ use super::{Failure, fail, project, usage};
 /// The fjall block cache of a data command's runtime, unless `kv.toml` sets one.
 const CLI_BLOCK_CACHE_BYTES: i64 = 8 * 1024 * 1024;
 
+/// The fjall memtable of stores a data command creates (an import into a new data
+/// directory), unless `kv.toml` sets one: what an import holds in memory per store.
+const CLI_MEMTABLE_BYTES: i64 = 8 * 1024 * 1024;
+
 /// The options every data command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
@@ -104,6 +108,9 @@ impl Prepared {
                 let fjall = config.backend_settings("fjall");
                 if fjall.get("block_cache_size").is_none() {
                     fjall.set("block_cache_size", CLI_BLOCK_CACHE_BYTES);
+                }
+                if fjall.get("memtable_size").is_none() {
+                    fjall.set("memtable_size", CLI_MEMTABLE_BYTES);
                 }
                 if restore {
                     config.defaults.min_ttl = 1;

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
 
 use super::group_sync::GroupSync;
-use super::{NAME, blocking, fjall_error};
+use super::writeback::Writeback;
+use super::{DatabaseSettings, NAME, blocking, fjall_error};
 use crate::error::{Error, Result};
 use crate::version::Version;
 
@@ -42,6 +43,10 @@ pub(crate) struct FjallDatabase {
     path: PathBuf,
     pub(crate) group_sync: Arc<GroupSync>,
     versions: Arc<Versions>,
+    /// The memtable size of stores created from now on.
+    memtable_bytes: u64,
+    /// Stops the journal writeback thread when the last handle goes.
+    _writeback: Option<Arc<Writeback>>,
 }
 
 impl std::fmt::Debug for FjallDatabase {
@@ -53,14 +58,13 @@ impl std::fmt::Debug for FjallDatabase {
 }
 
 impl FjallDatabase {
-    /// Opens (creating if needed) the database in `path` with a block cache of
-    /// `cache_bytes`.
-    pub(crate) async fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+    /// Opens (creating if needed) the database in `path`.
+    pub(crate) async fn open(path: &Path, settings: DatabaseSettings) -> Result<Self> {
         let path = path.to_path_buf();
         blocking(move || {
             std::fs::create_dir_all(&path).map_err(|e| Error::backend(NAME, e))?;
             let db = Database::builder(&path)
-                .cache_size(cache_bytes)
+                .cache_size(settings.block_cache_bytes)
                 .open()
                 .map_err(|err| match err {
                     fjall::Error::Locked => Error::Locked { path: path.clone() },
@@ -71,11 +75,14 @@ impl FjallDatabase {
                 .map_err(fjall_error)?;
             let versions = Arc::new(Versions::open(db.clone(), meta)?);
             let group_sync = Arc::new(GroupSync::new(db.clone()));
+            let writeback = Writeback::start(&path).map(Arc::new);
             Ok(Self {
                 db,
                 path,
                 group_sync,
                 versions,
+                memtable_bytes: settings.memtable_bytes,
+                _writeback: writeback,
             })
         })
         .await
@@ -83,13 +90,12 @@ impl FjallDatabase {
 
     /// The keyspaces of store `name` (a validated store name), created if needed.
     pub(crate) fn keyspaces(&self, name: &str) -> Result<StoreKeyspaces> {
-        let data = self
-            .db
-            .keyspace(name, KeyspaceCreateOptions::default)
-            .map_err(fjall_error)?;
+        let memtable = self.memtable_bytes;
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(memtable);
+        let data = self.db.keyspace(name, options).map_err(fjall_error)?;
         let expiry = self
             .db
-            .keyspace(&format!("{name}.expiry"), KeyspaceCreateOptions::default)
+            .keyspace(&format!("{name}.expiry"), options)
             .map_err(fjall_error)?;
         let blobs = self
             .db

@@ -22,8 +22,10 @@
 //! a hop to tokio's blocking pool (see the `vs_fjall` bench). Work that can take long —
 //! listing a page, counting, reading chunks, purging, fsync — runs through [`blocking`].
 //!
-//! Settings: `[backends.fjall] block_cache_size` (bytes, default 64 MiB), for the whole
-//! database. A store section has none of its own.
+//! Settings, for the whole database, in `[backends.fjall]`: `block_cache_size` (bytes,
+//! default 64 MiB) and `memtable_size` (bytes, default 64 MiB: how much a store holds
+//! in memory before flushing, so memory per writing store and the size of each flush;
+//! it applies to stores created after it is set). A store section has none of its own.
 
 use std::hash::RandomState;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -48,6 +50,7 @@ mod group_sync;
 mod scan;
 #[cfg(test)]
 mod tests;
+mod writeback;
 mod writes;
 
 use self::blobs::Staged;
@@ -62,6 +65,25 @@ pub(crate) const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Default capacity of fjall's block cache, in bytes: 64 MiB.
 pub(crate) const DEFAULT_BLOCK_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default size at which a store's memtable is sealed and flushed: 64 MiB (fjall's).
+pub(crate) const DEFAULT_MEMTABLE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The smallest memtable fjall takes: 1 MiB.
+const MIN_MEMTABLE_BYTES: u64 = 1024 * 1024;
+
+/// The `[backends.fjall]` settings, which belong to the whole database.
+const DATABASE_SETTINGS: [&str; 2] = ["block_cache_size", "memtable_size"];
+
+/// What the database is opened with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DatabaseSettings {
+    /// The block cache's capacity, in bytes.
+    pub(crate) block_cache_bytes: u64,
+    /// When a store's memtable is sealed, in bytes: memory per store that writes, and
+    /// how much each flush writes. Applies to stores created after it is set.
+    pub(crate) memtable_bytes: u64,
+}
 
 /// How many stripes of per-key write locks a store has.
 const STRIPES: usize = 64;
@@ -98,26 +120,38 @@ pub(crate) struct FjallFactory {
 impl BackendFactory for FjallFactory {
     fn prepare<'a>(&'a self, context: &'a PrepareContext<'a>) -> BoxFuture<'a, Result<()>> {
         async move {
-            context
-                .settings
-                .check_known(NAME, &["block_cache_size"])?;
+            context.settings.check_known(NAME, &DATABASE_SETTINGS)?;
             for (_, store) in &context.stores {
                 // The runtime overlays `[backends.fjall]` onto every store's settings, so
-                // a store carries the section's own value: only another one is an error.
-                let own = store.settings.get("block_cache_size");
-                if own.is_some() && own != context.settings.get("block_cache_size") {
-                    return Err(store.settings.error(
-                        "block_cache_size",
-                        "the block cache belongs to the whole fjall database: set it in [backends.fjall]",
-                    ));
+                // a store carries the section's own values: only another one is an error.
+                for key in DATABASE_SETTINGS {
+                    let own = store.settings.get(key);
+                    if own.is_some() && own != context.settings.get(key) {
+                        return Err(store.settings.error(
+                            key,
+                            "this belongs to the whole fjall database: set it in [backends.fjall]",
+                        ));
+                    }
                 }
-                store.settings.check_known(NAME, &["block_cache_size"])?;
+                store.settings.check_known(NAME, &DATABASE_SETTINGS)?;
             }
-            let cache = context
-                .settings
-                .u64("block_cache_size")?
-                .unwrap_or(DEFAULT_BLOCK_CACHE_BYTES);
-            let database = FjallDatabase::open(context.data_dir, cache).await?;
+            let settings = DatabaseSettings {
+                block_cache_bytes: context
+                    .settings
+                    .u64("block_cache_size")?
+                    .unwrap_or(DEFAULT_BLOCK_CACHE_BYTES),
+                memtable_bytes: match context.settings.u64("memtable_size")? {
+                    Some(bytes) if bytes < MIN_MEMTABLE_BYTES => {
+                        return Err(context.settings.error(
+                            "memtable_size",
+                            format_args!("{bytes} is under the smallest memtable, {MIN_MEMTABLE_BYTES} bytes (1 MiB)"),
+                        ));
+                    }
+                    Some(bytes) => bytes,
+                    None => DEFAULT_MEMTABLE_BYTES,
+                },
+            };
+            let database = FjallDatabase::open(context.data_dir, settings).await?;
             // A second prepare of the same factory keeps the first database.
             let _ = self.database.set(database);
             Ok(())

@@ -25,12 +25,18 @@ async fn put(store: &FjallBackend, key: &str, expiration: Option<u64>, value: Pa
         .unwrap();
 }
 
+/// A 1 MiB block cache and fjall's default memtable.
+const SMALL: DatabaseSettings = DatabaseSettings {
+    block_cache_bytes: 1 << 20,
+    memtable_bytes: DEFAULT_MEMTABLE_BYTES,
+};
+
 fn kib(n: usize) -> Payload {
     Payload::Bytes(Bytes::from(vec![7; n * 1024]))
 }
 
 async fn open(dir: &Path) -> FjallBackend {
-    let db = FjallDatabase::open(dir, 1 << 20).await.unwrap();
+    let db = FjallDatabase::open(dir, SMALL).await.unwrap();
     FjallBackend::open(&db, "s", Durability::Buffered).unwrap()
 }
 
@@ -204,7 +210,7 @@ async fn failed_and_cancelled_streams_leave_no_chunks() {
 async fn sync_writers_share_fsyncs() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = FjallDatabase::open(dir.path(), 1 << 20).await.unwrap();
+        let db = FjallDatabase::open(dir.path(), SMALL).await.unwrap();
         let store = FjallBackend::open(&db, "s", Durability::Sync).unwrap();
         let tasks: Vec<_> = (0..50)
             .map(|i| {
