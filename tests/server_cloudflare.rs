@@ -623,3 +623,90 @@ async fn errors_use_the_cloudflare_envelope() {
     assert_cf_error(&got, 405, 10914, "method not allowed");
     s.stop().await;
 }
+
+/// The hot value routes are answered without the router when a request has their
+/// ordinary shape; an empty query string (`?`) sends the same request through the
+/// router. Both must answer alike: same status, body and headers that matter.
+#[tokio::test]
+async fn hot_routes_answer_as_the_router_does() {
+    let s = TestServer::start().await;
+    s.store("demo-cache")
+        .put("a/b", "value")
+        .expiration_ttl(600)
+        .await
+        .unwrap();
+    s.store("small").put("k", "v").await.unwrap();
+    let stale = "\"ffff\"".to_owned();
+    type Case<'a> = (&'a str, String, Option<(&'a str, String)>, Vec<u8>);
+    let cases: Vec<Case<'_>> = vec![
+        ("GET", s.cf("/demo-cache/values/a%2Fb"), None, vec![]),
+        ("GET", s.cf("/demo-cache/values/missing"), None, vec![]),
+        ("GET", s.cf("/demo-cache/values/%FF"), None, vec![]),
+        ("GET", s.cf("/nope/values/k"), None, vec![]),
+        (
+            "GET",
+            s.cf(&format!("/demo-cache/values/{}", "k".repeat(513))),
+            None,
+            vec![],
+        ),
+        ("GET", s.url("/v1/kv/demo-cache/a%2Fb"), None, vec![]),
+        ("GET", s.url("/v1/kv/demo-cache/missing"), None, vec![]),
+        ("PUT", s.cf("/small/values/new"), None, b"1234".to_vec()),
+        ("PUT", s.cf("/small/values/big"), None, vec![b'x'; 65_537]),
+        (
+            "PUT",
+            s.cf("/small/values/k"),
+            Some(("if-match", stale)),
+            b"v2".to_vec(),
+        ),
+        (
+            "PUT",
+            s.cf("/small/values/k"),
+            Some(("if-none-match", "*".into())),
+            b"v3".to_vec(),
+        ),
+    ];
+    for (method, url, header, body) in cases {
+        let mut answers = Vec::new();
+        for url in [url.clone(), format!("{url}?")] {
+            let mut request = s
+                .client
+                .request(method.parse().unwrap(), &url)
+                .bearer_auth(API_KEY)
+                .body(body.clone());
+            if let Some((name, value)) = &header {
+                request = request.header(*name, value);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let headers: Vec<(String, String)> = ["content-type", "expiration", "etag"]
+                .iter()
+                .filter_map(|h| {
+                    Some((
+                        h.to_string(),
+                        response.headers().get(*h)?.to_str().ok()?.to_owned(),
+                    ))
+                })
+                .collect();
+            let body = response.bytes().await.unwrap();
+            answers.push((status, headers, body));
+        }
+        let (fast, routed) = (&answers[0], &answers[1]);
+        assert_eq!(fast.0, routed.0, "{method} {url} {header:?}: status");
+        assert_eq!(fast.2, routed.2, "{method} {url}: body");
+        // A PUT's ETag is the new version, different for each of the two writes.
+        let names = |h: &Vec<(String, String)>| {
+            h.iter()
+                .map(|(n, v)| {
+                    if n == "etag" && method == "PUT" {
+                        (n.clone(), String::new())
+                    } else {
+                        (n.clone(), v.clone())
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&fast.1), names(&routed.1), "{method} {url}: headers");
+    }
+    s.stop().await;
+}

@@ -26,6 +26,8 @@ use super::auth::Authenticator;
 use super::body::content_length;
 use super::envelope::{Family, render_error};
 use super::error::{ApiError, Code};
+use super::fast;
+use super::state::SharedState;
 
 /// Paths anyone may request; every other path needs credentials (unknown ones too, so
 /// that a route added without thought is not public). The data browser's files under
@@ -38,6 +40,7 @@ fn is_public(path: &str) -> bool {
 #[derive(Clone)]
 pub(crate) struct Front {
     router: Router,
+    state: SharedState,
     auth: Arc<Authenticator>,
     request_timeout: Duration,
     max_body_bytes: u64,
@@ -46,12 +49,14 @@ pub(crate) struct Front {
 impl Front {
     pub(crate) fn new(
         router: Router,
+        state: SharedState,
         auth: Arc<Authenticator>,
         request_timeout: Duration,
         max_body_bytes: u64,
     ) -> Self {
         Self {
             router,
+            state,
             auth,
             request_timeout,
             max_body_bytes,
@@ -105,7 +110,18 @@ where
                 None => return FrontFuture::boxed(self.clone().slow(request, family)),
             }
         }
-        FrontFuture::routed(self.router.call(request), family, self.request_timeout)
+        self.dispatch(request, family)
+    }
+}
+
+impl Front {
+    /// The hot routes straight to their handler, everything else through the router.
+    fn dispatch(&mut self, request: Request<Body>, family: Family) -> FrontFuture {
+        let inner = match fast::route(&self.state, request) {
+            Ok(direct) => Inner::Direct(direct),
+            Err(request) => Inner::Router(self.router.call(request)),
+        };
+        FrontFuture::routed(inner, family, self.request_timeout)
     }
 }
 
@@ -115,8 +131,7 @@ impl Front {
         if let Err(why) = self.auth.check(request.headers()).await {
             return self.refuse(family, why);
         }
-        let timeout = self.request_timeout;
-        match FrontFuture::routed(self.router.call(request), family, timeout).await {
+        match self.dispatch(request, family).await {
             Ok(response) => response,
             Err(never) => match never {},
         }
@@ -124,6 +139,29 @@ impl Front {
 }
 
 type RouterFuture = <Router as Service<Request<Body>>>::Future;
+
+/// Who answers a request: the router, or a hot route's handler directly.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "boxing the router's future would cost an allocation per request"
+)]
+enum Inner {
+    Router(RouterFuture),
+    Direct(BoxFuture<'static, Response>),
+}
+
+impl Inner {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Response> {
+        match self {
+            Self::Router(future) => match Pin::new(future).poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(response),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Poll::Pending,
+            },
+            Self::Direct(future) => future.as_mut().poll(cx),
+        }
+    }
+}
 
 /// The response future of [`Front`].
 pub(crate) struct FrontFuture {
@@ -137,7 +175,7 @@ pub(crate) struct FrontFuture {
 enum State {
     Ready(Option<Response>),
     Routed {
-        inner: RouterFuture,
+        inner: Inner,
         family: Family,
         timeout: Duration,
         /// Armed only once the handler has not answered on its first poll.
@@ -153,7 +191,7 @@ impl FrontFuture {
         }
     }
 
-    fn routed(inner: RouterFuture, family: Family, timeout: Duration) -> Self {
+    fn routed(inner: Inner, family: Family, timeout: Duration) -> Self {
         Self {
             state: State::Routed {
                 inner,
@@ -186,7 +224,7 @@ impl Future for FrontFuture {
                 timeout,
                 timer,
             } => {
-                if let Poll::Ready(Ok(response)) = Pin::new(&mut *inner).poll(cx) {
+                if let Poll::Ready(response) = inner.poll(cx) {
                     return Poll::Ready(Ok(finish(*family, response)));
                 }
                 let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));

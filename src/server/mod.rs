@@ -18,6 +18,7 @@ mod body;
 mod envelope;
 mod error;
 mod extract;
+mod fast;
 mod front;
 mod limits;
 mod listener;
@@ -100,13 +101,21 @@ impl Server {
             );
         }
         let application = settings.application.clone();
-        let router = routes::build(|openapi| AppState {
-            stores: opened,
-            auth: Arc::clone(&auth),
-            application,
-            openapi,
+        let (router, state) = routes::build(|openapi| {
+            Arc::new(AppState {
+                stores: opened,
+                auth: Arc::clone(&auth),
+                application,
+                openapi,
+            })
         });
-        let front = Front::new(router, auth, settings.request_timeout, max_body_bytes);
+        let front = Front::new(
+            router,
+            state,
+            auth,
+            settings.request_timeout,
+            max_body_bytes,
+        );
         let listener =
             TcpListener::bind(settings.addr)
                 .await

@@ -98,7 +98,7 @@ pub(crate) struct KeysQuery {
 }
 
 /// `?expiration=&expiration_ttl=`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct WriteQuery {
     /// Unix time (seconds) at which the key expires.

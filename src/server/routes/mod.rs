@@ -1,13 +1,11 @@
 //! The router: every route, registered from its `#[utoipa::path]` definition.
 
-mod cloudflare;
+pub(crate) mod cloudflare;
 mod cloudflare_bulk;
 mod public;
 mod stores;
 mod ui;
-mod workertown;
-
-use std::sync::Arc;
+pub(crate) mod workertown;
 
 use axum::Router;
 use bytes::Bytes;
@@ -15,11 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi;
-use super::state::{AppState, SharedState};
+use super::state::SharedState;
 
 /// Builds the router (without layers: [`Front`](super::front::Front) does what every
-/// route needs) and its OpenAPI document; `make_state` receives the document.
-pub(crate) fn build(make_state: impl FnOnce(Bytes) -> AppState) -> Router {
+/// route needs) and its OpenAPI document; `make_state` receives the document, and the
+/// state is returned beside the router.
+pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, SharedState) {
     let (data, data_doc) = OpenApiRouter::<SharedState>::with_openapi(openapi::base())
         .routes(routes!(
             workertown::get_value,
@@ -64,7 +63,11 @@ pub(crate) fn build(make_state: impl FnOnce(Bytes) -> AppState) -> Router {
         tracing::error!(%error, "rendering the OpenAPI document failed");
         "{}".to_owned()
     });
-    let state: SharedState = Arc::new(make_state(Bytes::from(json)));
+    let state: SharedState = make_state(Bytes::from(json));
 
-    Router::new().merge(data).merge(public).with_state(state)
+    let router = Router::new()
+        .merge(data)
+        .merge(public)
+        .with_state(std::sync::Arc::clone(&state));
+    (router, state)
 }
