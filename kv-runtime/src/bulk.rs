@@ -63,6 +63,7 @@ pub(crate) async fn put_many(store: &KvStore, items: Vec<BulkPut>) -> Result<Vec
     let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
     let result = store.backend().put_many(records, store.now()).await;
     store.invalidate(keys.iter().map(String::as_str));
+    let result = store.note(crate::stats::Operation::PutMany, result);
     let versions = result.map_err(|e| match &e {
         // A refused condition names the item that carried it.
         Error::Conflict { key, .. } => {

@@ -61,7 +61,8 @@ impl IntoFuture for CountRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let now = self.store.now();
-            self.store.backend().count(&self.prefix, now).await
+            let counted = self.store.backend().count(&self.prefix, now).await;
+            self.store.note(crate::stats::Operation::Count, counted)
         })
     }
 }

@@ -98,6 +98,7 @@ mod list;
 mod purger;
 mod put;
 mod runtime;
+mod stats;
 mod store;
 mod touch;
 mod update;
@@ -124,6 +125,7 @@ pub use crate::get::{
 pub use crate::list::{KeyInfo, ListRequest, ListResult};
 pub use crate::put::{BulkPut, PutRequest};
 pub use crate::runtime::{Runtime, RuntimeBuilder};
+pub use crate::stats::{Operation, StoreStats};
 pub use crate::store::KvStore;
 pub use crate::touch::{Touch, TouchRequest};
 pub use crate::update::{DEFAULT_UPDATE_ATTEMPTS, UpdateRequest};

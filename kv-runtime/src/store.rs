@@ -22,6 +22,7 @@ use crate::key::validate_key;
 use crate::limits::{DEFAULT_READ_CACHE_BYTES, MAX_BULK_ITEMS, MIN_CACHE_TTL_SECS};
 use crate::list::ListRequest;
 use crate::put::{BulkPut, PutRequest};
+use crate::stats::{Counters, Operation, StoreStats};
 use crate::touch::Touch;
 use crate::update::UpdateRequest;
 use crate::value::Value;
@@ -63,6 +64,7 @@ struct Inner {
     clock: SharedClock,
     cache: Arc<ReadCache>,
     updates: crate::update::UpdateTurns,
+    counters: Counters,
 }
 
 impl fmt::Debug for KvStore {
@@ -90,6 +92,7 @@ impl KvStore {
                 clock,
                 cache,
                 updates: crate::update::UpdateTurns::new(),
+                counters: Counters::default(),
             }),
         }
     }
@@ -126,6 +129,17 @@ impl KvStore {
     /// The name of the backend the store lives on (`"fjall"`, `"redis"`, ...).
     pub fn backend_name(&self) -> &'static str {
         self.inner.backend.name()
+    }
+
+    /// What the store has done since it was opened: operations by kind, backend
+    /// errors, read-cache hits and misses (counted in this process only).
+    pub fn stats(&self) -> StoreStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Counts an operation of `kind` and its backend error, if any.
+    pub(crate) fn note<T>(&self, kind: Operation, result: Result<T>) -> Result<T> {
+        self.inner.counters.note(kind, result)
     }
 
     /// Checks a value's size against the store's `max_value_size` — before reading
@@ -239,7 +253,7 @@ impl KvStore {
                 .delete_prefix(&prefix, store.now())
                 .await;
             store.inner.cache.invalidate_store(&store.inner.name);
-            removed
+            store.note(Operation::DeletePrefix, removed)
         }
     }
 
@@ -308,7 +322,7 @@ impl KvStore {
                 .delete_many(keys.clone(), store.now())
                 .await;
             store.invalidate(keys.iter().map(String::as_str));
-            result.map(|_| ())
+            store.note(Operation::DeleteMany, result).map(|_| ())
         }
     }
 
@@ -322,7 +336,8 @@ impl KvStore {
         let store = self.clone();
         async move {
             let now = store.now();
-            store.inner.backend.purge_expired(now).await
+            let purged = store.inner.backend.purge_expired(now).await;
+            store.note(Operation::Purge, purged)
         }
     }
 
@@ -339,7 +354,8 @@ impl KvStore {
     ) -> Result<(Option<Record>, Option<CacheStatus>)> {
         validate_key(key)?;
         let Some(ttl) = cache_ttl else {
-            return Ok((self.read_backend(key).await?, None));
+            let record = self.read_backend(key).await;
+            return Ok((self.note(Operation::Get, record)?, None));
         };
         if ttl < MIN_CACHE_TTL_SECS {
             return Err(Error::CacheTtlTooShort {
@@ -354,10 +370,16 @@ impl KvStore {
                 .record
                 .filter(|(_, head)| !head.is_expired(now))
                 .map(|(value, head)| Record::new(head, StoredValue::Inline(value)));
-            return Ok((record, Some(CacheStatus::Hit)));
+            self.inner.counters.cache(true);
+            return Ok((
+                self.note(Operation::Get, Ok(record))?,
+                Some(CacheStatus::Hit),
+            ));
         }
+        self.inner.counters.cache(false);
         let epoch = cache.begin_read(name, key);
-        let record = self.read_backend(key).await?;
+        let record = self.read_backend(key).await;
+        let record = self.note(Operation::Get, record)?;
         let cached = match &record {
             None => Some(None),
             Some(Record {
@@ -380,7 +402,8 @@ impl KvStore {
     /// the key.
     pub(crate) async fn read_head(&self, key: &str) -> Result<Option<crate::backend::RecordHead>> {
         validate_key(key)?;
-        let head = self.inner.backend.head(key).await?;
+        let head = self.inner.backend.head(key).await;
+        let head = self.note(Operation::Head, head)?;
         Ok(head.filter(|h| h.expiration.is_none() || !h.is_expired(self.now())))
     }
 
@@ -398,14 +421,14 @@ impl KvStore {
         let key = record.key.clone();
         let result = self.inner.backend.put(record, self.now()).await;
         self.invalidate([key.as_str()]);
-        result
+        self.note(Operation::Put, result)
     }
 
     /// Removes `key` if `condition` holds, then clears it from the read cache.
     pub(crate) async fn remove(&self, key: &str, condition: Condition) -> Result<bool> {
         let result = self.inner.backend.delete(key, condition, self.now()).await;
         self.invalidate([key]);
-        result
+        self.note(Operation::Delete, result)
     }
 
     /// Clears `keys` from the runtime's read cache. Called after every write or
@@ -417,7 +440,8 @@ impl KvStore {
     }
 
     pub(crate) async fn list_page(&self, query: ListQuery) -> Result<ListPage> {
-        self.inner.backend.list(query).await
+        let page = self.inner.backend.list(query).await;
+        self.note(Operation::List, page)
     }
 }
 

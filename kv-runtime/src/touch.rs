@@ -99,7 +99,8 @@ impl IntoFuture for TouchRequest {
                 .transpose()?;
             let touched = self.store.backend().touch(&self.key, expiration, now).await;
             self.store.invalidate([self.key.as_str()]);
-            Ok(touched?.is_some())
+            let touched = self.store.note(crate::stats::Operation::Touch, touched)?;
+            Ok(touched.is_some())
         })
     }
 }

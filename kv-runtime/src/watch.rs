@@ -84,11 +84,8 @@ impl IntoFuture for WatchRequest {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let inner = self
-                .store
-                .backend()
-                .watch(&self.prefix, self.buffer)
-                .await?;
+            let inner = self.store.backend().watch(&self.prefix, self.buffer).await;
+            let inner = self.store.note(crate::stats::Operation::Watch, inner)?;
             Ok(WatchStream { inner })
         })
     }

@@ -251,6 +251,8 @@ async fn killed_or_hung_server_gives_errors_in_time_then_recovers() {
         assert!(store.list().await.is_err());
         assert!(started.elapsed() < in_time, "{:?}", started.elapsed());
     }
+    // The store's stats count what failed in the backend, for /metrics.
+    assert!(store.stats().backend_errors >= 4, "{:?}", store.stats());
     redis.signal("-CONT");
     eventually(|| async { store.get("before").text().await.is_ok() }).await;
 

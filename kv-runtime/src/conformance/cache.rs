@@ -120,3 +120,41 @@ pub async fn cache_ttl_floor<T: Target>(t: T) {
         "Invalid cache_ttl of 29. Cache TTL must be at least 30.",
     );
 }
+
+/// The store's stats count every operation by kind, and the read cache's hits and
+/// misses; nothing fails in a healthy backend.
+pub async fn stats_count_operations<T: Target>(t: T) {
+    use crate::Operation;
+    let h = Harness::new(t).await;
+    let before = h.store.stats();
+    h.store.put("k", "v").await.unwrap();
+    cached(&h, "k").await;
+    cached(&h, "k").await;
+    h.store.get("missing").text().await.unwrap();
+    h.store.list().await.unwrap();
+    h.store.delete("k").await.unwrap();
+    h.store.put_many([("a", "1"), ("b", "2")]).await.unwrap();
+    h.store.count().await.unwrap();
+    h.store.touch("a").expiration_ttl(600).await.unwrap();
+    assert!(h.store.get("").text().await.is_err(), "an invalid key");
+    let after = h.store.stats();
+    let delta = |op| after.operation(op) - before.operation(op);
+    assert_eq!(
+        [
+            Operation::Put,
+            Operation::Get,
+            Operation::List,
+            Operation::Delete
+        ]
+        .map(delta),
+        [1, 3, 1, 1],
+        "an invalid key is refused before it reaches the store: {after:?}"
+    );
+    assert_eq!(
+        [Operation::PutMany, Operation::Count, Operation::Touch].map(delta),
+        [1, 1, 1]
+    );
+    assert_eq!(after.cache_hits - before.cache_hits, 1);
+    assert_eq!(after.cache_misses - before.cache_misses, 1);
+    assert_eq!(after.backend_errors, before.backend_errors);
+}

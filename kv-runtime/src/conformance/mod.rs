@@ -418,6 +418,7 @@ macro_rules! __conformance_behaviours {
             cache::writes_invalidate_at_once,
             cache::misses_are_cached_and_expiry_still_applies,
             cache::cache_ttl_floor,
+            cache::stats_count_operations,
             versions::versions_change_on_every_write_and_never_repeat,
             versions::if_version_writes_only_on_match,
             versions::if_absent_only_when_absent,
