@@ -62,5 +62,7 @@ measure() { # name port url_path method [body] -- server args...
 kv_port=$(free_port); h_port=$(free_port)
 cf="/client/v4/accounts/bench/storage/kv/namespaces/bench/values/key-1"
 measure kv_get "$kv_port" "$cf" GET "" -- "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
+# The access log (on by default, to stderr) costs a formatted line and a write per request.
+measure kv_get_no_access_log "$kv_port" "$cf" GET "" -- env RUST_LOG=info,kv::access=off "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
 measure kv_put "$kv_port" "$cf" PUT "$work/value" -- "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
 measure hyper_get "$h_port" "/k" GET "" -- "$bin/examples/hyper_ceiling" "127.0.0.1:$h_port"

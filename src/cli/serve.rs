@@ -29,6 +29,10 @@ pub(crate) struct ServeArgs {
     /// Serve without authentication (refused unless --addr is a loopback address).
     #[arg(long)]
     no_auth: bool,
+    /// Serve /metrics without authentication, for a Prometheus scraper that sends no
+    /// credentials (the metrics hold no keys or values, but do name stores and routes).
+    #[arg(long)]
+    public_metrics: bool,
     /// Abandon a request (answering 408) after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     request_timeout: u64,
@@ -43,6 +47,7 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
     let settings = Settings::new(AuthSettings::from_env())
         .addr(args.addr)
         .no_auth(args.no_auth)
+        .public_metrics(args.public_metrics)
         .request_timeout(Duration::from_secs(args.request_timeout.max(1)))
         .application(app.name());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,16 +72,38 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
     })
 }
 
-/// Logs to standard error at the level in `RUST_LOG` (`error`, `warn`, `info` (the
-/// default), `debug` or `trace`).
+/// Logs to standard error as `RUST_LOG` says: a level (`error`, `warn`, `info` — the
+/// default —, `debug`, `trace`) and per-target levels, e.g. `info,kv::access=off` to
+/// silence the access log. One JSON object per line when `KV_LOG_FORMAT=json`,
+/// human-readable otherwise. A `RUST_LOG` that does not parse is reported and the
+/// default used.
 fn init_logging() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
-        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(super::fancy_stderr())
-        .init();
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let default = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing_subscriber::filter::LevelFilter::INFO);
+    let (filter, bad) = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match spec.parse() {
+            Ok(filter) => (filter, None),
+            Err(error) => (default, Some(format!("RUST_LOG={spec:?} ignored: {error}"))),
+        },
+        _ => (default, None),
+    };
+    let json = std::env::var("KV_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(filter);
+    if json {
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr);
+        registry.with(layer).init();
+    } else {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(super::fancy_stderr());
+        registry.with(layer).init();
+    }
+    if let Some(bad) = bad {
+        tracing::warn!("{bad}");
+    }
 }

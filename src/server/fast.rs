@@ -16,14 +16,16 @@ use futures_util::future::BoxFuture;
 use percent_encoding::percent_decode_str;
 
 use super::extract::{ApiQuery, Precondition, StoreKey};
+use super::metrics::endpoints::Endpoint;
+use super::params::ReadQuery;
 use super::routes::{cloudflare, workertown};
 use super::state::AppState;
 
 const CLOUDFLARE_PREFIX: &str = "/client/v4/accounts/";
 const V1_PREFIX: &str = "/v1/kv/";
 
-/// The handler's future for `request`, if it is one of the hot routes in its ordinary
-/// shape; otherwise the request back, for the router.
+/// The handler's future for `request` and its endpoint, if it is one of the hot routes
+/// in its ordinary shape; otherwise the request back, for the router.
 #[allow(
     clippy::result_large_err,
     reason = "the request is handed back by value, to the router: boxing it would cost the allocation this path saves"
@@ -31,7 +33,7 @@ const V1_PREFIX: &str = "/v1/kv/";
 pub(crate) fn route(
     state: &AppState,
     request: Request<Body>,
-) -> Result<BoxFuture<'static, Response>, Request<Body>> {
+) -> Result<(BoxFuture<'static, Response>, Endpoint), Request<Body>> {
     let method = request.method();
     if request.uri().query().is_some() || !(method == Method::GET || method == Method::PUT) {
         return Err(request);
@@ -51,12 +53,22 @@ pub(crate) fn route(
         return Err(request);
     };
     Ok(match (method == Method::GET, cloudflare) {
-        (true, true) => cloudflare::get_value(target).map(into_response).boxed(),
-        (true, false) => workertown::get_value(target).map(into_response).boxed(),
+        (true, true) => (
+            cloudflare::get_value(target, no_query())
+                .map(into_response)
+                .boxed(),
+            Endpoint::CLOUDFLARE_GET_VALUE,
+        ),
+        (true, false) => (
+            workertown::get_value(target, no_query())
+                .map(into_response)
+                .boxed(),
+            Endpoint::V1_GET_VALUE,
+        ),
         (false, _) => {
             let (parts, body) = request.into_parts();
             let precondition = Precondition::from_headers(&parts.headers);
-            cloudflare::put_value(
+            let future = cloudflare::put_value(
                 Ok(target),
                 Ok(ApiQuery(cloudflare::WriteQuery::default())),
                 precondition,
@@ -64,9 +76,15 @@ pub(crate) fn route(
                 body,
             )
             .map(into_response)
-            .boxed()
+            .boxed();
+            (future, Endpoint::CLOUDFLARE_PUT_VALUE)
         }
     })
+}
+
+/// The query of a request without a query string.
+fn no_query() -> ApiQuery<ReadQuery> {
+    ApiQuery(ReadQuery::default())
 }
 
 fn into_response(result: Result<Response, super::error::ApiError>) -> Response {

@@ -1,21 +1,22 @@
 //! [`Front`]: the one service in front of the router, doing once per request what
 //! every route needs — authentication (fail closed: every path but the public ones),
-//! the body-size ceiling, the request timeout, and rendering errors in the envelope of
-//! the route's family — without boxing a future, cloning a service or arming a timer
-//! on the fast path.
+//! the body-size ceiling, the request timeout, rendering errors in the envelope of
+//! the route's family, metrics and the access log — without boxing a future, cloning
+//! a service or arming a timer on the fast path.
 //!
 //! The router behind it has no layers: axum wraps each route in every layer given to
 //! it and clones them per request, which cost more than the handlers themselves.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::FutureExt as _;
@@ -27,13 +28,18 @@ use super::body::content_length;
 use super::envelope::{Family, render_error};
 use super::error::{ApiError, Code};
 use super::fast;
+use super::meter::Meter;
+use super::metrics::{SharedMetrics, Target};
 use super::state::SharedState;
 
 /// Paths anyone may request; every other path needs credentials (unknown ones too, so
 /// that a route added without thought is not public). The data browser's files under
 /// `/ui` hold no data: the page asks for credentials and sends them with its API calls.
-fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/open-api.json" | "/ui") || path.starts_with("/ui/")
+/// `/metrics` is public only when the server is told so (`--public-metrics`).
+fn is_public(path: &str, public_metrics: bool) -> bool {
+    matches!(path, "/health" | "/open-api.json" | "/ui")
+        || path.starts_with("/ui/")
+        || (public_metrics && path == "/metrics")
 }
 
 /// Authentication, limits and error rendering around the router.
@@ -42,8 +48,18 @@ pub(crate) struct Front {
     router: Router,
     state: SharedState,
     auth: Arc<Authenticator>,
-    request_timeout: Duration,
-    max_body_bytes: u64,
+    metrics: SharedMetrics,
+    limits: FrontLimits,
+    /// The client, for the access log; set per connection.
+    peer: Option<SocketAddr>,
+}
+
+/// What [`Front`] enforces besides authentication.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrontLimits {
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_body_bytes: u64,
+    pub(crate) public_metrics: bool,
 }
 
 impl Front {
@@ -51,16 +67,29 @@ impl Front {
         router: Router,
         state: SharedState,
         auth: Arc<Authenticator>,
-        request_timeout: Duration,
-        max_body_bytes: u64,
+        limits: FrontLimits,
     ) -> Self {
+        let metrics = Arc::clone(&state.metrics);
         Self {
             router,
             state,
             auth,
-            request_timeout,
-            max_body_bytes,
+            metrics,
+            limits,
+            peer: None,
         }
+    }
+
+    /// This service for one connection, from `peer`.
+    pub(crate) fn for_peer(&self, peer: SocketAddr) -> Self {
+        let mut front = self.clone();
+        front.peer = Some(peer);
+        front
+    }
+
+    /// The server's metrics (the listener counts connections there).
+    pub(crate) fn metrics(&self) -> &SharedMetrics {
+        &self.metrics
     }
 
     fn refuse(&self, family: Family, why: String) -> Response {
@@ -94,44 +123,65 @@ where
 
     fn call(&mut self, request: Request<B>) -> FrontFuture {
         let family = Family::of(request.uri().path());
-        let request = request.map(Body::new);
-        if content_length(request.headers()).is_some_and(|len| len > self.max_body_bytes) {
+        let mut request = request.map(Body::new);
+        let declared = content_length(request.headers());
+        let mut meter = Meter::start(Arc::clone(&self.metrics), declared, self.peer);
+        let max_body_bytes = self.limits.max_body_bytes;
+        if declared.is_some_and(|len| len > max_body_bytes) {
             let error = ApiError::too_large(format!(
-                "the request body is larger than any route accepts ({} bytes)",
-                self.max_body_bytes
+                "the request body is larger than any route accepts ({max_body_bytes} bytes)"
             ));
-            return FrontFuture::ready(render_error(family, &error));
+            meter.target_of(&request);
+            return FrontFuture::ready(meter.finish(render_error(family, &error)));
         }
-        if !is_public(request.uri().path()) {
+        if declared.is_none() && !request.body().is_end_stream() {
+            request = meter.count_body(request);
+        }
+        if !is_public(request.uri().path(), self.limits.public_metrics) {
             // API keys, basic and HS256 answer at once; only a JWKS fetch waits.
             match self.auth.check(request.headers()).now_or_never() {
                 Some(Ok(())) => {}
-                Some(Err(why)) => return FrontFuture::ready(self.refuse(family, why)),
-                None => return FrontFuture::boxed(self.clone().slow(request, family)),
+                Some(Err(why)) => {
+                    meter.target_of(&request);
+                    return FrontFuture::ready(meter.finish(self.refuse(family, why)));
+                }
+                None => return FrontFuture::boxed(self.clone().slow(request, family, meter)),
             }
         }
-        self.dispatch(request, family)
+        self.dispatch(request, family, meter)
     }
 }
 
 impl Front {
     /// The hot routes straight to their handler, everything else through the router.
-    fn dispatch(&mut self, request: Request<Body>, family: Family) -> FrontFuture {
+    fn dispatch(
+        &mut self,
+        request: Request<Body>,
+        family: Family,
+        mut meter: Meter,
+    ) -> FrontFuture {
         let inner = match fast::route(&self.state, request) {
-            Ok(direct) => Inner::Direct(direct),
-            Err(request) => Inner::Router(self.router.call(request)),
+            Ok((direct, endpoint)) => {
+                meter.set_target(Target::known(endpoint));
+                Inner::Direct(direct)
+            }
+            Err(request) => {
+                meter.target_of(&request);
+                Inner::Router(self.router.call(request))
+            }
         };
-        FrontFuture::routed(inner, family, self.request_timeout)
+        FrontFuture::routed(inner, family, self.limits.request_timeout, meter)
     }
 }
 
 impl Front {
     /// The rare path: authentication that has to wait (a JWKS fetch).
-    async fn slow(mut self, request: Request<Body>, family: Family) -> Response {
+    async fn slow(mut self, request: Request<Body>, family: Family, mut meter: Meter) -> Response {
         if let Err(why) = self.auth.check(request.headers()).await {
-            return self.refuse(family, why);
+            meter.target_of(&request);
+            return meter.finish(self.refuse(family, why));
         }
-        match self.dispatch(request, family).await {
+        match self.dispatch(request, family, meter).await {
             Ok(response) => response,
             Err(never) => match never {},
         }
@@ -180,6 +230,8 @@ enum State {
         timeout: Duration,
         /// Armed only once the handler has not answered on its first poll.
         timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        /// Taken when the response is ready.
+        meter: Option<Meter>,
     },
     Boxed(BoxFuture<'static, Response>),
 }
@@ -191,13 +243,14 @@ impl FrontFuture {
         }
     }
 
-    fn routed(inner: Inner, family: Family, timeout: Duration) -> Self {
+    fn routed(inner: Inner, family: Family, timeout: Duration, meter: Meter) -> Self {
         Self {
             state: State::Routed {
                 inner,
                 family,
                 timeout,
                 timer: None,
+                meter: Some(meter),
             },
         }
     }
@@ -223,18 +276,26 @@ impl Future for FrontFuture {
                 family,
                 timeout,
                 timer,
+                meter,
             } => {
-                if let Poll::Ready(response) = inner.poll(cx) {
-                    return Poll::Ready(Ok(finish(*family, response)));
-                }
-                let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));
-                ready!(sleep.as_mut().poll(cx));
-                let error = ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Code::Timeout,
-                    "the request took too long and was abandoned",
-                );
-                Poll::Ready(Ok(render_error(*family, &error)))
+                let response = match inner.poll(cx) {
+                    Poll::Ready(response) => finish(*family, response),
+                    Poll::Pending => {
+                        let sleep =
+                            timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));
+                        ready!(sleep.as_mut().poll(cx));
+                        let error = ApiError::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            Code::Timeout,
+                            "the request took too long and was abandoned",
+                        );
+                        render_error(*family, &error)
+                    }
+                };
+                Poll::Ready(Ok(match meter.take() {
+                    Some(meter) => meter.finish(response),
+                    None => response,
+                }))
             }
         }
     }

@@ -6,6 +6,7 @@
 //!   `/client/v4/accounts/{account_id}/storage/kv/namespaces`, so that Cloudflare's own
 //!   clients work against it;
 //! - `GET /health` and `GET /open-api.json`, public;
+//! - `GET /metrics` in Prometheus' text format (protected unless `public_metrics`);
 //! - a data browser at `GET /ui` (static files embedded in the binary, public; the page
 //!   asks for credentials and sends them with its API calls).
 //!
@@ -22,6 +23,8 @@ mod fast;
 mod front;
 mod limits;
 mod listener;
+mod meter;
+mod metrics;
 mod multipart;
 mod openapi;
 mod params;
@@ -46,8 +49,9 @@ pub use self::settings::{
 pub use self::shutdown::shutdown_signal;
 
 use self::auth::Authenticator;
-use self::front::Front;
+use self::front::{Front, FrontLimits};
 use self::limits::{ENVELOPE_OVERHEAD_BYTES, MAX_BULK_WRITE_BODY_BYTES};
+use self::metrics::HttpMetrics;
 use self::state::AppState;
 
 /// A bound server, ready to [`run`](Server::run).
@@ -101,21 +105,22 @@ impl Server {
             );
         }
         let application = settings.application.clone();
+        let metrics = Arc::new(HttpMetrics::new(opened.values().cloned().collect()));
         let (router, state) = routes::build(|openapi| {
             Arc::new(AppState {
                 stores: opened,
                 auth: Arc::clone(&auth),
                 application,
                 openapi,
+                metrics,
             })
         });
-        let front = Front::new(
-            router,
-            state,
-            auth,
-            settings.request_timeout,
+        let limits = FrontLimits {
+            request_timeout: settings.request_timeout,
             max_body_bytes,
-        );
+            public_metrics: settings.public_metrics,
+        };
+        let front = Front::new(router, state, auth, limits);
         let listener =
             TcpListener::bind(settings.addr)
                 .await

@@ -47,6 +47,23 @@ pub(crate) fn whole_number_json(
     }
 }
 
+/// `?cache_ttl=` on a value read: serve it from the server's read cache for up to this
+/// many seconds (at least 30), as Workers KV's `cacheTtl` does.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReadQuery {
+    /// Seconds a cached read may be served for (at least 30); without it every read
+    /// goes to the store.
+    #[param(value_type = Option<u64>)]
+    cache_ttl: Option<String>,
+}
+
+impl ReadQuery {
+    pub(crate) fn cache_ttl(&self) -> Result<Option<u64>, Error> {
+        whole_number("cache_ttl", self.cache_ttl.as_deref())
+    }
+}
+
 /// A list limit: absent means the runtime's default; a number the runtime checks.
 pub(crate) fn limit(raw: Option<&str>) -> Result<Option<usize>, Error> {
     Ok(whole_number("limit", raw)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))

@@ -37,6 +37,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// The application's name, shown by `/v1/admin/info`.
     pub application: Option<String>,
+    /// Serve `/metrics` without authentication (`--public-metrics`), for a scraper
+    /// that sends no credentials. Default: protected like the data routes.
+    pub public_metrics: bool,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             application: None,
+            public_metrics: false,
         }
     }
 
@@ -68,6 +72,12 @@ impl Settings {
     /// Sets the request timeout.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Serves `/metrics` without authentication (`--public-metrics`).
+    pub fn public_metrics(mut self, public: bool) -> Self {
+        self.public_metrics = public;
         self
     }
 

@@ -1,4 +1,5 @@
-//! What every handler shares: the manifest's stores, authentication, the OpenAPI document.
+//! What every handler shares: the manifest's stores, authentication, the OpenAPI
+//! document, the metrics.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use kv_runtime::KvStore;
 
 use super::auth::Authenticator;
 use super::error::ApiError;
+use super::metrics::SharedMetrics;
 
 pub(crate) type SharedState = Arc<AppState>;
 
@@ -18,6 +20,8 @@ pub(crate) struct AppState {
     pub(crate) application: Option<String>,
     /// `/open-api.json`, rendered once.
     pub(crate) openapi: Bytes,
+    /// What `/metrics` renders.
+    pub(crate) metrics: SharedMetrics,
 }
 
 impl AppState {

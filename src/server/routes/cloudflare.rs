@@ -29,7 +29,7 @@ use crate::server::limits::{
     MAX_NAMESPACES_PER_PAGE, MIN_NAMESPACES_PER_PAGE,
 };
 use crate::server::multipart;
-use crate::server::params;
+use crate::server::params::{self, ReadQuery};
 use crate::server::state::SharedState;
 
 /// A namespace: `{"id","title","supports_url_encoding"}` (cloudflare-python
@@ -226,6 +226,7 @@ pub(crate) async fn list_keys(
         ("account_id" = String, Path, description = "Any account id"),
         ("namespace_id" = String, Path, description = "A store of the manifest"),
         ("key_name" = String, Path, description = "The key, percent-encoded once"),
+        ReadQuery,
     ),
     responses(
         (status = 200, description = "The value's bytes", content_type = "application/octet-stream",
@@ -234,10 +235,17 @@ pub(crate) async fn list_keys(
         (status = 404, description = "10009: key not found; 10013: namespace not found"),
     )
 )]
-pub(crate) async fn get_value(StoreKey { store, key }: StoreKey) -> Result<Response, ApiError> {
+pub(crate) async fn get_value(
+    StoreKey { store, key }: StoreKey,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Response, ApiError> {
     // One read gives the value, its expiration and version together, so the headers
     // always match the bytes sent.
-    let found = store.get_with_metadata(key.as_str()).stream().await?;
+    let mut read = store.get_with_metadata(key.as_str());
+    if let Some(ttl) = query.cache_ttl()? {
+        read = read.cache_ttl(ttl);
+    }
+    let found = read.stream().await?;
     let (expiration, version) = (found.expiration, found.version);
     let stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
     let len = stream.len();

@@ -2,6 +2,7 @@
 
 pub(crate) mod cloudflare;
 mod cloudflare_bulk;
+mod metrics;
 mod public;
 mod stores;
 mod ui;
@@ -19,6 +20,18 @@ use super::state::SharedState;
 /// route needs) and its OpenAPI document; `make_state` receives the document, and the
 /// state is returned beside the router.
 pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, SharedState) {
+    let (routes, doc) = parts();
+    let json = doc.to_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "rendering the OpenAPI document failed");
+        "{}".to_owned()
+    });
+    let state: SharedState = make_state(Bytes::from(json));
+    let router = routes.with_state(std::sync::Arc::clone(&state));
+    (router, state)
+}
+
+/// Every route, and the OpenAPI document made from their definitions.
+fn parts() -> (Router<SharedState>, utoipa::openapi::OpenApi) {
     let (data, data_doc) = OpenApiRouter::<SharedState>::with_openapi(openapi::base())
         .routes(routes!(
             workertown::get_value,
@@ -51,6 +64,7 @@ pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, S
     let (public, public_doc) = OpenApiRouter::<SharedState>::new()
         .routes(routes!(public::health))
         .routes(routes!(public::open_api))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(ui::index))
         .routes(routes!(ui::index_slash))
         .routes(routes!(ui::file))
@@ -58,16 +72,46 @@ pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, S
 
     let mut doc = data_doc;
     doc.merge(public_doc);
-    let doc = openapi::finish(doc);
-    let json = doc.to_json().unwrap_or_else(|error| {
-        tracing::error!(%error, "rendering the OpenAPI document failed");
-        "{}".to_owned()
-    });
-    let state: SharedState = make_state(Bytes::from(json));
+    (
+        Router::new().merge(data).merge(public),
+        openapi::finish(doc),
+    )
+}
 
-    let router = Router::new()
-        .merge(data)
-        .merge(public)
-        .with_state(std::sync::Arc::clone(&state));
-    (router, state)
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::server::metrics::endpoints::{ENDPOINTS, label};
+
+    /// The metrics' endpoint table is the router's: every operation of the OpenAPI
+    /// document (which the router is built from) is in it, and nothing else.
+    #[test]
+    fn the_endpoint_table_is_the_routers() {
+        let (_, doc) = super::parts();
+        let documented: BTreeSet<(String, String)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ];
+                methods
+                    .into_iter()
+                    .filter(|(_, present)| *present)
+                    .map(|(method, _)| (method.to_owned(), path.clone()))
+            })
+            .collect();
+        let table: BTreeSet<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|(method, route)| (method.to_string(), label(route)))
+            .collect();
+        assert_eq!(table.len(), ENDPOINTS.len(), "no endpoint twice");
+        assert_eq!(table, documented);
+    }
 }

@@ -16,7 +16,7 @@ use crate::server::envelope::{json_response, workertown};
 use crate::server::error::{ApiError, Code};
 use crate::server::extract::{ApiQuery, Precondition, Store, StoreKey, etag};
 use crate::server::limits::ENVELOPE_OVERHEAD_BYTES;
-use crate::server::params;
+use crate::server::params::{self, ReadQuery};
 use crate::server::state::SharedState;
 
 /// The body of `PUT /v1/kv/{store}/{key}`.
@@ -84,6 +84,7 @@ pub(crate) struct ServerInfo {
     params(
         ("store" = String, Path, description = "A store of the manifest"),
         ("key" = String, Path, description = "The key, percent-encoded once (`/` may appear raw or as %2F)"),
+        ReadQuery,
     ),
     responses(
         (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":<value>}`, with the version in `ETag`",
@@ -92,8 +93,15 @@ pub(crate) struct ServerInfo {
         (status = 422, description = "The value is binary, not JSON (`invalid_utf8`)"),
     )
 )]
-pub(crate) async fn get_value(StoreKey { store, key }: StoreKey) -> Result<Response, ApiError> {
-    let found = store.get_with_metadata(key.as_str()).bytes().await?;
+pub(crate) async fn get_value(
+    StoreKey { store, key }: StoreKey,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let mut read = store.get_with_metadata(key.as_str());
+    if let Some(ttl) = query.cache_ttl()? {
+        read = read.cache_ttl(ttl);
+    }
+    let found = read.bytes().await?;
     let (Some(bytes), Some(version)) = (found.value, found.version) else {
         return Err(ApiError::key_not_found(&key));
     };
