@@ -5,6 +5,7 @@
 # stack) is not counted: bench/load.sh measures the whole.
 #
 #   bench/instructions.sh [requests, default 2000]
+#   KV_BASELINE_BIN=path/to/other/kv bench/instructions.sh   # also measures that build
 #
 # Each server runs under valgrind twice, serving N and 2N keep-alive requests from one
 # connection; the difference divided by N is the cost of one request, without start-up.
@@ -62,7 +63,12 @@ measure() { # name port url_path method [body] -- server args...
 kv_port=$(free_port); h_port=$(free_port)
 cf="/client/v4/accounts/bench/storage/kv/namespaces/bench/values/key-1"
 measure kv_get "$kv_port" "$cf" GET "" -- "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
-# The access log (on by default, to stderr) costs a formatted line and a write per request.
-measure kv_get_no_access_log "$kv_port" "$cf" GET "" -- env RUST_LOG=info,kv::access=off "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
+# The access log (off by default) costs a formatted line and a write per request.
+measure kv_get_access_log "$kv_port" "$cf" GET "" -- "$bin/kv" serve --no-auth --access-log --addr "127.0.0.1:$kv_port" --config kv.toml
 measure kv_put "$kv_port" "$cf" PUT "$work/value" -- "$bin/kv" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
+if [ -n "${KV_BASELINE_BIN:-}" ]; then
+  # Another build of kv (e.g. of an earlier commit), measured in the same run.
+  measure baseline_get "$kv_port" "$cf" GET "" -- "$KV_BASELINE_BIN" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
+  measure baseline_put "$kv_port" "$cf" PUT "$work/value" -- "$KV_BASELINE_BIN" serve --no-auth --addr "127.0.0.1:$kv_port" --config kv.toml
+fi
 measure hyper_get "$h_port" "/k" GET "" -- "$bin/examples/hyper_ceiling" "127.0.0.1:$h_port"

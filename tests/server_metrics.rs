@@ -232,7 +232,8 @@ async fn metrics_are_protected_unless_public_metrics() {
     s.stop().await;
 }
 
-/// The access log, as `kv serve` writes it with `KV_LOG_FORMAT=json` at `trace`: one
+/// The access log, as `kv serve --access-log` writes it with `KV_LOG_FORMAT=json` and
+/// `RUST_LOG=trace`: one
 /// JSON object per line; each request's line has method, route template, status,
 /// latency and bytes; no key, value or credential appears in any line.
 #[cfg(unix)]
@@ -247,6 +248,7 @@ fn the_access_log_is_json_with_templates_and_never_keys_values_or_secrets() {
     std::fs::write(dir.path().join("kv.toml"), "data_dir = \"data\"\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
         .args(["serve", "--addr", "127.0.0.1:0", "--config", "kv.toml"])
+        .arg("--access-log")
         .current_dir(dir.path())
         .env("KV_API_KEY", SECRET)
         .env("KV_LOG_FORMAT", "json")

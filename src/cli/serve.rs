@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use kv::server::{AuthSettings, DEFAULT_ADDR, Server, Settings, shutdown_signal};
+use kv::server::{ACCESS_LOG, AuthSettings, DEFAULT_ADDR, Server, Settings, shutdown_signal};
 
 use super::build::{ManifestArg, load};
 use super::project;
@@ -33,6 +33,11 @@ pub(crate) struct ServeArgs {
     /// credentials (the metrics hold no keys or values, but do name stores and routes).
     #[arg(long)]
     public_metrics: bool,
+    /// Log every request (method, route template, status, latency, bytes, client) at
+    /// info on the target kv::access; also on with RUST_LOG=kv::access=info. Off by
+    /// default: a log line costs about as much as the request it describes.
+    #[arg(long)]
+    access_log: bool,
     /// Abandon a request (answering 408) after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     request_timeout: u64,
@@ -40,7 +45,7 @@ pub(crate) struct ServeArgs {
 
 /// Runs `kv serve` until Ctrl-C or SIGTERM.
 pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
-    init_logging();
+    init_logging(args.access_log);
     let app = load(&args.manifest.manifest)?;
     let config = project::load_config(args.config.as_deref())?;
     let stores: Vec<String> = app.stores().iter().map(|s| s.name().to_owned()).collect();
@@ -73,22 +78,32 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
 }
 
 /// Logs to standard error as `RUST_LOG` says: a level (`error`, `warn`, `info` — the
-/// default —, `debug`, `trace`) and per-target levels, e.g. `info,kv::access=off` to
-/// silence the access log. One JSON object per line when `KV_LOG_FORMAT=json`,
-/// human-readable otherwise. A `RUST_LOG` that does not parse is reported and the
-/// default used.
-fn init_logging() {
+/// default —, `debug`, `trace`) and per-target levels, e.g. `warn,kv::access=info`.
+/// The access log (target `kv::access`) is on with `--access-log` or when `RUST_LOG`
+/// names it. One JSON object per line when `KV_LOG_FORMAT=json`, human-readable
+/// otherwise. A `RUST_LOG` that does not parse is reported and the default used.
+fn init_logging(access_log: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let default = tracing_subscriber::filter::Targets::new()
-        .with_default(tracing_subscriber::filter::LevelFilter::INFO);
-    let (filter, bad) = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => match spec.parse() {
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+    let (filter, bad) = match spec.trim() {
+        "" => (Targets::new().with_default(LevelFilter::INFO), None),
+        spec => match spec.parse::<Targets>() {
             Ok(filter) => (filter, None),
-            Err(error) => (default, Some(format!("RUST_LOG={spec:?} ignored: {error}"))),
+            Err(error) => (
+                Targets::new().with_default(LevelFilter::INFO),
+                Some(format!("RUST_LOG={spec:?} ignored: {error}")),
+            ),
         },
-        _ => (default, None),
+    };
+    let filter = if access_log {
+        filter.with_target(ACCESS_LOG, LevelFilter::INFO)
+    } else if spec.contains(ACCESS_LOG) {
+        filter
+    } else {
+        filter.with_target(ACCESS_LOG, LevelFilter::OFF)
     };
     let json = std::env::var("KV_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let registry = tracing_subscriber::registry().with(filter);

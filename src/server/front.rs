@@ -48,7 +48,6 @@ pub(crate) struct Front {
     router: Router,
     state: SharedState,
     auth: Arc<Authenticator>,
-    metrics: SharedMetrics,
     limits: FrontLimits,
     /// The client, for the access log; set per connection.
     peer: Option<SocketAddr>,
@@ -69,12 +68,10 @@ impl Front {
         auth: Arc<Authenticator>,
         limits: FrontLimits,
     ) -> Self {
-        let metrics = Arc::clone(&state.metrics);
         Self {
             router,
             state,
             auth,
-            metrics,
             limits,
             peer: None,
         }
@@ -89,7 +86,7 @@ impl Front {
 
     /// The server's metrics (the listener counts connections there).
     pub(crate) fn metrics(&self) -> &SharedMetrics {
-        &self.metrics
+        &self.state.metrics
     }
 
     fn refuse(&self, family: Family, why: String) -> Response {
@@ -125,7 +122,7 @@ where
         let family = Family::of(request.uri().path());
         let mut request = request.map(Body::new);
         let declared = content_length(request.headers());
-        let mut meter = Meter::start(Arc::clone(&self.metrics), declared, self.peer);
+        let mut meter = Meter::start(Arc::clone(&self.state.metrics), declared, self.peer);
         let max_body_bytes = self.limits.max_body_bytes;
         if declared.is_some_and(|len| len > max_body_bytes) {
             let error = ApiError::too_large(format!(

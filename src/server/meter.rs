@@ -1,6 +1,6 @@
 //! What happens when a request is answered: its metrics are recorded and its access
 //! log line written — method, route template (never the path, so never a key),
-//! status, latency and bytes — through `tracing` at `info` on the target `kv::access`.
+//! status, latency and bytes — through `tracing` at `info` on the target [`ACCESS_LOG`].
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,8 +11,10 @@ use axum::response::Response;
 
 use super::metrics::{CountingBody, SharedMetrics, Target};
 
-/// The target of the access log's events (`RUST_LOG=info,kv::access=off` silences it).
-pub(crate) const ACCESS_LOG: &str = "kv::access";
+/// The `tracing` target of the access log: one event per request at `info`, with the
+/// fields `method`, `route` (the template, never the path), `status`, `latency_us`,
+/// `bytes_in` (as declared), `bytes_out` (when known) and `peer`.
+pub const ACCESS_LOG: &str = "kv::access";
 
 /// A request on its way: when it arrived, where it goes, what it sent.
 pub(crate) struct Meter {
@@ -67,12 +69,10 @@ impl Meter {
         let status = response.status();
         self.metrics.record(target, status, elapsed, self.bytes_in);
         let bytes_out = response.body().size_hint().exact();
-        let counter = self.metrics.bytes_out(target);
         match bytes_out {
-            Some(bytes) => {
-                counter.inc_by(bytes);
-            }
+            Some(bytes) => self.metrics.add_bytes_out(target, bytes),
             None => {
+                let counter = self.metrics.bytes_out(target);
                 response = response.map(|body| Body::new(CountingBody::new(body, counter)));
             }
         }

@@ -42,6 +42,7 @@ use kv_runtime::Runtime;
 use tokio::net::TcpListener;
 
 pub use self::error::ServeError;
+pub use self::meter::ACCESS_LOG;
 pub use self::settings::{
     AuthSettings, BasicCredentials, DEFAULT_ADDR, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_JWKS_REFRESH_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Settings,

@@ -11,6 +11,7 @@
 
 mod body;
 pub(crate) mod endpoints;
+mod latency;
 mod stores;
 
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -22,17 +23,11 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub(crate) use self::body::CountingBody;
 use self::endpoints::{Classifier, ENDPOINTS, Endpoint, Matched, UNMATCHED, label, method_label};
-
-/// Upper bounds of the latency buckets, in seconds: 100 µs to 10 s.
-const LATENCY_BUCKETS: [f64; 16] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0, 10.0,
-];
+use self::latency::Latency;
 
 /// The statuses whose request counters each endpoint keeps at hand.
 const COMMON_STATUSES: [u16; 10] = [200, 201, 204, 304, 400, 401, 404, 409, 412, 413];
@@ -58,10 +53,6 @@ struct RequestLabels {
 struct RouteLabels {
     method: &'static str,
     route: &'static str,
-}
-
-fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
 }
 
 /// Which endpoint a request went to, for its metrics and its log line.
@@ -104,7 +95,7 @@ impl Target {
 
 /// One endpoint's metrics, created on its first request.
 struct EndpointMetrics {
-    latency: Histogram,
+    latency: Latency,
     bytes_in: Counter,
     bytes_out: Counter,
     statuses: [OnceLock<Counter>; COMMON_STATUSES.len()],
@@ -114,7 +105,7 @@ struct EndpointMetrics {
 pub(crate) struct HttpMetrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    latency: Family<RouteLabels, Latency>,
     bytes_in: Family<RouteLabels, Counter>,
     bytes_out: Family<RouteLabels, Counter>,
     connections: Gauge,
@@ -133,7 +124,7 @@ impl HttpMetrics {
     pub(crate) fn new(stores: Vec<KvStore>) -> Self {
         let mut registry = Registry::with_prefix("kv");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let latency = Family::<RouteLabels, Latency>::default();
         let bytes_in = Family::<RouteLabels, Counter>::default();
         let bytes_out = Family::<RouteLabels, Counter>::default();
         let connections = Gauge::default();
@@ -209,18 +200,17 @@ impl HttpMetrics {
         bytes_in: u64,
     ) {
         let status = status.as_u16();
-        let seconds = elapsed.as_secs_f64();
         let Some(endpoint) = self.endpoint(target) else {
             let labels = RouteLabels {
                 method: target.method,
                 route: target.route,
             };
-            self.latency.get_or_create(&labels).observe(seconds);
+            self.latency.get_or_create(&labels).observe(elapsed);
             self.bytes_in.get_or_create(&labels).inc_by(bytes_in);
             self.count_status(target, status);
             return;
         };
-        endpoint.latency.observe(seconds);
+        endpoint.latency.observe(elapsed);
         if bytes_in > 0 {
             endpoint.bytes_in.inc_by(bytes_in);
         }
@@ -242,6 +232,18 @@ impl HttpMetrics {
                 method: target.method,
                 route: target.route,
             }),
+        }
+    }
+
+    /// Counts `bytes` of response body for `target`.
+    pub(crate) fn add_bytes_out(&self, target: Target, bytes: u64) {
+        match self.endpoint(target) {
+            Some(endpoint) => {
+                endpoint.bytes_out.inc_by(bytes);
+            }
+            None => {
+                self.bytes_out(target).inc_by(bytes);
+            }
         }
     }
 
@@ -271,14 +273,10 @@ impl HttpMetrics {
     /// The metrics of a known endpoint requested with its own method.
     fn endpoint(&self, target: Target) -> Option<&EndpointMetrics> {
         let index = target.endpoint?.0;
-        let known = Target::known(Endpoint(index));
-        if known.method != target.method {
-            return None;
-        }
         let endpoint = self.endpoints.get(index)?.get_or_init(|| {
             let labels = RouteLabels {
-                method: known.method,
-                route: known.route,
+                method: target.method,
+                route: target.route,
             };
             EndpointMetrics {
                 latency: self.latency.get_or_create_owned(&labels),
