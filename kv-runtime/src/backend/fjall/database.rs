@@ -14,7 +14,7 @@ use crate::version::Version;
 
 /// Memtable size of a store's blob keyspace: small, so that streaming a large value
 /// through it keeps little of the value in memory.
-const BLOB_MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
+pub(super) const BLOB_MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The keyspace of the database's own bookkeeping. Store names start with a letter,
 /// so no store's keyspaces can be called this.

@@ -195,6 +195,8 @@ struct Inner {
     stripes: Box<[Mutex<()>]>,
     hasher: RandomState,
     next_blob: AtomicU64,
+    /// Chunk bytes written since this store last rotated its chunk memtable.
+    unrotated_chunk_bytes: AtomicU64,
     /// Whether any key's value may be chunked. While none is, a write skips looking for
     /// the old value's chunks. Set at open, and by the first chunked put; never cleared.
     has_references: AtomicBool,
@@ -225,6 +227,7 @@ impl FjallBackend {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             hasher: RandomState::new(),
             next_blob: AtomicU64::new(0),
+            unrotated_chunk_bytes: AtomicU64::new(0),
             has_references: AtomicBool::new(true),
             changes: ChangeHub::new(),
         };
