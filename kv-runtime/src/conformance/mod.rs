@@ -414,6 +414,7 @@ macro_rules! __conformance_behaviours {
             bulk::put_many_writes_items_with_options,
             bulk::put_many_is_all_or_nothing,
             bulk::delete_many_is_all_or_nothing,
+            bulk::overridden_items_keep_their_conditions,
             cache::hit_after_miss_until_ttl,
             cache::writes_invalidate_at_once,
             cache::misses_are_cached_and_expiry_still_applies,
