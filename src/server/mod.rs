@@ -116,13 +116,10 @@ impl Server {
             settings.request_timeout,
             max_body_bytes,
         );
-        let listener =
-            TcpListener::bind(settings.addr)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: settings.addr,
-                    source,
-                })?;
+        let listener = listener::bind(settings.addr).map_err(|source| ServeError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
         Ok(Self {
             listener,
             front,
