@@ -2,7 +2,7 @@
 //! expiration and metadata, conditional, streamed), reads, bulk reads and writes,
 //! listing walks with cursors, deletes, touches, prefix deletes, counts, clock moves and
 //! purges — run against the store and against a `BTreeMap` model with the same
-//! [`ManualClock`](crate::ManualClock) reading, comparing every answer.
+//! [`ManualClock`] reading, comparing every answer.
 //!
 //! A failing sequence is shrunk by proptest to a minimal one and printed one operation
 //! a line, with the step that went wrong, what the model expected and what the store
