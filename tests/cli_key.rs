@@ -317,6 +317,7 @@ fn the_fjall_block_cache_is_set_in_backends_fjall() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains(
-            "the block cache belongs to the whole fjall database",
+            "[stores.demo-cache] block_cache_size: this belongs to the whole fjall database: \
+             set it in [backends.fjall]",
         ));
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{NewRecord, Payload, Record, RecordHead, collect};
+use crate::backend::{Condition, NewRecord, Payload, Record, RecordHead, collect};
 use crate::error::{Error, Result};
 use crate::get::{ValueWithMetadata, into_bytes, metadata, text};
 use crate::key::validate_key;
@@ -44,21 +44,37 @@ pub(crate) async fn put_many(store: &KvStore, items: Vec<BulkPut>) -> Result<Vec
             .with_condition(condition);
         validated.push((index, record));
     }
-    // The later of two items with the same key wins: `last[key]` is its item, and
-    // every item's version is the one of the item written for its key.
-    let mut last: HashMap<String, usize> = HashMap::with_capacity(validated.len());
+    // The later of two items with the same key wins, and every item's version is the
+    // one of the item written for its key; the conditions of the items it overrode
+    // still hold the batch back, so they are merged onto the record written.
+    let mut slots: HashMap<String, KeySlot> = HashMap::with_capacity(validated.len());
     for (index, record) in &validated {
-        last.insert(record.key.clone(), *index);
+        slots
+            .entry(record.key.clone())
+            .or_insert_with(|| KeySlot::new(*index))
+            .add(*index, record.condition);
     }
-    let mut batch_slot = HashMap::with_capacity(last.len());
-    let mut records = Vec::with_capacity(last.len());
+    if let Some(refusal) = contradiction(store, &validated, &slots).await? {
+        return Err(refusal);
+    }
+    let mut batch_slot = HashMap::with_capacity(slots.len());
+    let mut records = Vec::with_capacity(slots.len());
     let mut item_keys = Vec::with_capacity(validated.len());
-    for (index, record) in validated {
+    let mut winners = Vec::with_capacity(slots.len());
+    for (index, mut record) in validated {
         item_keys.push(record.key.clone());
-        if last.get(&record.key) == Some(&index) {
-            batch_slot.insert(record.key.clone(), (records.len(), index));
-            records.push(record);
-        }
+        let Some(slot) = slots.get(&record.key).filter(|slot| slot.winner == index) else {
+            continue;
+        };
+        record.condition = slot.condition;
+        winners.push((slot.refused_item(), record));
+    }
+    // In the order of the items a refusal would name, so that a backend checking
+    // conditions in order names the first refused item of the request.
+    winners.sort_by_key(|(named, _)| *named);
+    for (named, record) in winners {
+        batch_slot.insert(record.key.clone(), (records.len(), named));
+        records.push(record);
     }
     let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
     let result = store.backend().put_many(records, store.now()).await;
@@ -76,6 +92,77 @@ pub(crate) async fn put_many(store: &KvStore, items: Vec<BulkPut>) -> Result<Vec
         .iter()
         .filter_map(|key| versions.get(batch_slot.get(key)?.0).copied())
         .collect())
+}
+
+/// The items of one key in a batch: the one written (the last), and the condition
+/// every item of the key set, with the first item that set it.
+struct KeySlot {
+    winner: usize,
+    condition: Condition,
+    conditioned: Option<usize>,
+    /// Two items of the key set different conditions: no state meets both.
+    contradictory: bool,
+}
+
+impl KeySlot {
+    fn new(index: usize) -> Self {
+        Self {
+            winner: index,
+            condition: Condition::Always,
+            conditioned: None,
+            contradictory: false,
+        }
+    }
+
+    fn add(&mut self, index: usize, condition: Condition) {
+        self.winner = index;
+        match (self.condition, condition) {
+            (_, Condition::Always) => {}
+            (Condition::Always, _) => {
+                self.condition = condition;
+                self.conditioned = Some(index);
+            }
+            (held, _) => self.contradictory |= held != condition,
+        }
+    }
+
+    /// The item a refusal of the key's condition names.
+    fn refused_item(&self) -> usize {
+        self.conditioned.unwrap_or(self.winner)
+    }
+}
+
+/// The refusal of a batch in which two items of one key set conditions no state meets
+/// both of (e.g. `if_absent` and `if_version`): whatever the key holds, one of them
+/// fails, so nothing is written. Names the first item of the request whose condition
+/// fails on the store as it is now.
+async fn contradiction(
+    store: &KvStore,
+    validated: &[(usize, NewRecord<Bytes>)],
+    slots: &HashMap<String, KeySlot>,
+) -> Result<Option<Error>> {
+    if !slots.values().any(|slot| slot.contradictory) {
+        return Ok(None);
+    }
+    let mut current: HashMap<&str, Option<Version>> = HashMap::new();
+    for (index, record) in validated {
+        let key = record.key.as_str();
+        if record.condition == Condition::Always {
+            continue;
+        }
+        let version = match current.get(key) {
+            Some(version) => *version,
+            None => {
+                let version = store.read_head(key).await?.map(|head| head.version);
+                *current.entry(key).or_insert(version)
+            }
+        };
+        if !record.condition.holds(version) {
+            let conflict = Error::conflict(key, record.condition, version);
+            return Ok(Some(bulk_item(*index, key, conflict)));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads every key, after validating them all, in request order.

@@ -41,6 +41,11 @@ pub(crate) struct ServeArgs {
     /// Abandon a request (answering 408) after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     request_timeout: u64,
+    /// Close a connection whose request headers have not all arrived after this many
+    /// seconds; this is also how long an idle keep-alive connection stays open (set it
+    /// above the idle timeout of a load balancer in front).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    header_read_timeout: u64,
 }
 
 /// Runs `kv serve` until Ctrl-C or SIGTERM.
@@ -54,7 +59,9 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
         .no_auth(args.no_auth)
         .public_metrics(args.public_metrics)
         .request_timeout(Duration::from_secs(args.request_timeout.max(1)))
+        .header_read_timeout(Duration::from_secs(args.header_read_timeout.max(1)))
         .application(app.name());
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,6 +82,17 @@ pub(super) fn run(args: ServeArgs) -> Result<(), Failure> {
         );
         server.run(shutdown_signal()).await.map_err(fail)
     })
+}
+
+/// Raises the soft limit on open files to the hard limit: each connection is a file,
+/// and the usual soft default (1024) would stop `kv serve` accepting long before its
+/// memory does. (Go's runtime does the same for every program.)
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
 }
 
 /// Logs to standard error as `RUST_LOG` says: a level (`error`, `warn`, `info` — the

@@ -1,17 +1,42 @@
 //! The accept loop: HTTP/1.1 connections served by hyper with a header read timeout,
 //! `TCP_NODELAY`, and graceful shutdown (stop accepting, let in-flight requests finish
 //! within the grace period, then flush the stores).
+//!
+//! A connection is handed to hyper only once it has sent something: until then it
+//! costs its task and socket, not hyper's buffers (about 18 KiB), so that thousands
+//! of idle clients cost little memory. It waits at most the header read timeout for
+//! its first byte, and is closed at once on shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::front::Front;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then waits up to `grace`
+/// Connections the kernel completes ahead of `accept`, at most (it caps this at
+/// `net.core.somaxconn`): a burst of new clients larger than this has its connection
+/// attempts dropped and retried a second later. tokio's default is 1024.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for [`serve`], with address reuse and a [`LISTEN_BACKLOG`] backlog.
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Serves `front` on `listener` until `shutdown` resolves, then waits up to `grace`
 /// for in-flight connections to finish their current request.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -25,6 +50,7 @@ pub(crate) async fn serve(
         .header_read_timeout(header_read_timeout)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let (stopping, stop) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -42,23 +68,32 @@ pub(crate) async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let service = TowerToHyperService::new(front.for_peer(peer));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        let open = front.metrics().connections().clone();
-        open.inc();
+        let (http, front, watcher, mut stop) = (
+            http.clone(),
+            front.for_peer(peer),
+            graceful.watcher(),
+            stop.clone(),
+        );
+        let open = OpenConnection::new(front.metrics().connections());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _open = open;
+            tokio::select! {
+                first = first_byte(&stream, header_read_timeout) => if !first { return },
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            // Boxed, so that the task waiting above is small: a connection's state is
+            // allocated once it has something to say.
+            let service = TowerToHyperService::new(front);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = Box::pin(watcher.watch(connection)).await {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
-            open.dec();
         });
     }
     drop(listener);
-    tracing::info!(
-        connections = graceful.count(),
-        "waiting for in-flight requests"
-    );
+    // Connections still waiting for their first byte close now.
+    let _ = stopping.send(true);
+    tracing::info!("waiting for in-flight requests");
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
@@ -67,5 +102,31 @@ pub(crate) async fn serve(
             ?grace,
             "in-flight requests did not finish within the grace period"
         );
+    }
+}
+
+/// Whether `stream` has sent something within `timeout` (a socket reports itself
+/// readable at first, so this peeks at a byte rather than asking).
+async fn first_byte(stream: &TcpStream, timeout: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(timeout, stream.peek(&mut byte)).await,
+        Ok(Ok(1))
+    )
+}
+
+/// One open connection in the `kv_http_open_connections` gauge, for as long as it lives.
+struct OpenConnection(prometheus_client::metrics::gauge::Gauge);
+
+impl OpenConnection {
+    fn new(gauge: &prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -122,13 +122,10 @@ impl Server {
             public_metrics: settings.public_metrics,
         };
         let front = Front::new(router, state, auth, limits);
-        let listener =
-            TcpListener::bind(settings.addr)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: settings.addr,
-                    source,
-                })?;
+        let listener = listener::bind(settings.addr).map_err(|source| ServeError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
         Ok(Self {
             listener,
             front,

@@ -31,7 +31,8 @@ pub struct Settings {
     pub no_auth: bool,
     /// Limit on a whole request, body included. Default: 60 s.
     pub request_timeout: Duration,
-    /// Limit on receiving a request's headers. Default: 10 s.
+    /// Limit on receiving a request's headers, and so on how long an idle keep-alive
+    /// connection stays open waiting for its next request. Default: 10 s.
     pub header_read_timeout: Duration,
     /// How long in-flight requests may finish after a shutdown signal. Default: 30 s.
     pub shutdown_grace: Duration,
@@ -78,6 +79,19 @@ impl Settings {
     /// Serves `/metrics` without authentication (`--public-metrics`).
     pub fn public_metrics(mut self, public: bool) -> Self {
         self.public_metrics = public;
+        self
+    }
+
+    /// Sets the header read timeout, which is also how long an idle keep-alive
+    /// connection stays open.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how long in-flight requests may finish after a shutdown signal.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 

@@ -129,7 +129,9 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     fn put(&self, record: NewRecord, now: u64) -> BoxFuture<'_, Result<Version>>;
 
     /// Writes every record or none: if any item's condition fails at `now`, nothing is
-    /// written. Keys are distinct. Returns the new versions, in item order.
+    /// written, and the [`Error::conflict`](crate::Error::conflict) names the first item,
+    /// in order, whose condition fails. Keys are distinct. Returns the new versions, in
+    /// item order.
     fn put_many(
         &self,
         records: Vec<NewRecord<Bytes>>,

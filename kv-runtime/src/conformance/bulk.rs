@@ -212,3 +212,80 @@ pub async fn delete_many_is_all_or_nothing<T: Target>(t: T) {
     let names: Vec<_> = h.dump().await.into_iter().map(|d| d.0).collect();
     assert_eq!(names, ["b"]);
 }
+
+/// A batch item overridden by a later item of the same key still has its condition
+/// checked: `[("k", if_absent), ("k", ..)]` on a live `k` writes nothing, and two items
+/// of one key whose conditions cannot both hold refuse the batch whatever `k` holds.
+pub async fn overridden_items_keep_their_conditions<T: Target>(t: T) {
+    let h = Harness::new(t).await;
+    let v1 = h.store.put("k", "1").await.unwrap();
+    let err = h
+        .store
+        .put_many([BulkPut::new("k", "2").if_absent(), BulkPut::new("k", "3")])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert!(
+        matches!(&err, Error::BulkItem { index: 0, key, .. } if key == "k"),
+        "the refusal names the item with the condition: {err}"
+    );
+    assert_eq!(err.current_version(), Some(v1));
+    let err = h
+        .store
+        .put_many([
+            BulkPut::new("new", "2").if_version(v1),
+            BulkPut::new("new", "3"),
+        ])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    for (first, second) in [
+        (
+            BulkPut::new("k", "2").if_absent(),
+            BulkPut::new("k", "3").if_version(v1),
+        ),
+        (
+            BulkPut::new("k", "2").if_version(v1),
+            BulkPut::new("k", "3").if_absent(),
+        ),
+    ] {
+        let err = h.store.put_many([first, second]).await.unwrap_err();
+        assert!(err.is_conflict(), "{err:?}");
+        assert!(
+            matches!(&err, Error::BulkItem { key, .. } if key == "k"),
+            "{err}"
+        );
+    }
+    assert_eq!(h.store.get("k").text().await.unwrap().as_deref(), Some("1"));
+    assert_eq!(h.store.get("new").text().await.unwrap(), None);
+    let r = h.store.get_with_metadata("k").bytes().await.unwrap();
+    assert_eq!(r.version, Some(v1), "nothing was written");
+    // Conditions that agree are one condition: the later item is written.
+    let written = h
+        .store
+        .put_many([
+            BulkPut::new("k", "2").if_version(v1),
+            BulkPut::new("k", "3").if_version(v1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written[0], written[1]);
+    assert_eq!(h.store.get("k").text().await.unwrap().as_deref(), Some("3"));
+    if h.atomic_batches() {
+        // Both conditions fail: the refusal names the first item that carried one,
+        // though its key is written by a later item.
+        let err = h
+            .store
+            .put_many([
+                BulkPut::new("k", "4").if_absent(),
+                BulkPut::new("other", "4").if_version(v1),
+                BulkPut::new("k", "5"),
+            ])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::BulkItem { index: 0, key, .. } if key == "k"),
+            "{err}"
+        );
+    }
+}

@@ -33,12 +33,14 @@ use futures_util::future::BoxFuture;
 
 use crate::{Bytes, KvStore, ManualClock, Runtime, RuntimeBuilder, StoreConfig};
 
+pub mod actors;
 pub mod bulk;
 pub mod cache;
 pub mod expiration;
 pub mod get;
 pub mod limits;
 pub mod list;
+pub mod model;
 pub mod persistence;
 #[cfg(feature = "postgres")]
 mod postgres_target;
@@ -47,6 +49,7 @@ pub mod put;
 #[cfg(feature = "redis")]
 mod redis_target;
 pub mod stream;
+pub mod stress;
 mod targets;
 pub mod touch;
 pub mod versions;
@@ -104,6 +107,13 @@ pub trait Target: Clone + Send + Sync + 'static {
     /// the kit checks that instead. Default: true.
     fn atomic_batches(&self) -> bool {
         true
+    }
+
+    /// How many random sequences the [model test](model) runs against this target
+    /// (`KV_MODEL_CASES` overrides it). Default: 128; a target over the network may
+    /// choose fewer to keep the suite fast.
+    fn model_cases(&self) -> u32 {
+        128
     }
 }
 
@@ -315,6 +325,8 @@ pub fn run_all<T: Target>(target: T) {
         };
     }
     crate::__conformance_behaviours!([each] target);
+    eprintln!("conformance: model::run");
+    model::run(target);
 }
 
 /// Generates one `#[test]` per conformance behaviour, each against the target the
@@ -346,6 +358,12 @@ macro_rules! __conformance_tests {
                 $crate::conformance::run($target, $crate::conformance::$module::$name);
             }
         )*
+
+        // Random operation sequences agree with a model (kv_runtime::conformance::model).
+        #[test]
+        fn model_sequences_agree_with_the_model() {
+            $crate::conformance::model::run($target);
+        }
     };
 }
 
@@ -414,6 +432,7 @@ macro_rules! __conformance_behaviours {
             bulk::put_many_writes_items_with_options,
             bulk::put_many_is_all_or_nothing,
             bulk::delete_many_is_all_or_nothing,
+            bulk::overridden_items_keep_their_conditions,
             cache::hit_after_miss_until_ttl,
             cache::writes_invalidate_at_once,
             cache::misses_are_cached_and_expiry_still_applies,
@@ -441,6 +460,10 @@ macro_rules! __conformance_behaviours {
             watch::watch_sees_bulk_writes_and_purge,
             watch::watch_reports_lag,
             watch::watch_sees_other_runtimes,
+            stress::concurrent_writers_last_write_wins,
+            stress::chunked_values_never_tear,
+            stress::list_walks_never_repeat_keys_under_writes,
+            actors::actor_namespace_under_contention,
         }
     };
 }

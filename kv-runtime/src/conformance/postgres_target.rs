@@ -86,4 +86,9 @@ impl Target for PostgresTarget {
     fn persistent(&self) -> bool {
         true
     }
+
+    /// Half the default: each operation is a round trip or more.
+    fn model_cases(&self) -> u32 {
+        64
+    }
 }
