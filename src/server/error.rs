@@ -212,6 +212,14 @@ pub enum ServeError {
     /// The runtime (data directory or configuration) could not be opened or flushed.
     #[error(transparent)]
     Runtime(#[from] kv_runtime::Error),
+    /// `KV_JWKS_URL` is not an `http` or `https` URL.
+    #[error("KV_JWKS_URL {url} is not usable: {reason}")]
+    InvalidJwksUrl {
+        /// The URL, redacted (no user info, query or fragment).
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The JWKS HTTP client could not be built.
     #[error("cannot build the HTTP client for KV_JWKS_URL: {0}")]
     HttpClient(#[source] reqwest::Error),

@@ -25,6 +25,7 @@ mod listener;
 mod multipart;
 mod openapi;
 mod params;
+mod redact;
 mod routes;
 mod settings;
 mod shutdown;
@@ -66,7 +67,8 @@ impl Server {
     ///
     /// [`ServeError::NoAuthOnPublicAddress`] for `no_auth` on a non-loopback address;
     /// [`ServeError::Store`] if a store cannot be opened; [`ServeError::Bind`] if the
-    /// address cannot be bound; [`ServeError::HttpClient`] if the JWKS client fails.
+    /// address cannot be bound; [`ServeError::InvalidJwksUrl`] if `KV_JWKS_URL` is not an
+    /// http(s) URL; [`ServeError::HttpClient`] if the JWKS client fails.
     pub async fn bind<S: Into<String>>(
         settings: Settings,
         runtime: Runtime,

@@ -8,6 +8,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::jwks::{Jwks, VerifyingKey};
+use crate::server::error::ServeError;
 use crate::server::settings::AuthSettings;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
@@ -22,13 +23,13 @@ pub(crate) struct JwtVerifier {
 
 impl JwtVerifier {
     /// A verifier if `KV_JWT_SECRET` or `KV_JWKS_URL` is set.
-    pub(crate) fn new(settings: &AuthSettings) -> Result<Option<Self>, reqwest::Error> {
+    pub(crate) fn new(settings: &AuthSettings) -> Result<Option<Self>, ServeError> {
         if settings.jwt_secret.is_none() && settings.jwks_url.is_none() {
             return Ok(None);
         }
         let jwks = settings
             .jwks_url
-            .clone()
+            .as_deref()
             .map(|url| Jwks::new(url, settings.jwks_refresh_interval))
             .transpose()?;
         Ok(Some(Self {

@@ -6,6 +6,7 @@
 mod api_key;
 mod basic;
 mod jwks;
+mod jwks_fetch;
 mod jwt;
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -44,7 +45,7 @@ impl Authenticator {
             no_auth,
             api_key: settings.api_key.as_deref().map(ApiKey::new),
             basic: settings.basic.as_ref().map(Basic::new),
-            jwt: JwtVerifier::new(settings).map_err(ServeError::HttpClient)?,
+            jwt: JwtVerifier::new(settings)?,
         })
     }
 
