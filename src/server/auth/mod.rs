@@ -8,6 +8,7 @@ mod basic;
 mod jwks;
 mod jwks_fetch;
 mod jwt;
+mod secret;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
