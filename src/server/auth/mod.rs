@@ -1,10 +1,12 @@
 //! Authentication: API key, HTTP basic and JWT (HS256 or JWKS), configured by
 //! environment variables as in @workertown/kv. A request passes if any configured
 //! strategy accepts it. With none configured, data routes answer 401 unless the server
-//! runs with `--no-auth` (which is refused on a non-loopback address).
+//! runs with `--no-auth` (which is refused on a non-loopback address). Requests a browser
+//! sends on another site's behalf are refused first, whatever they carry (`browser`).
 
 mod api_key;
 mod basic;
+mod browser;
 mod jwks;
 mod jwks_fetch;
 mod jwt;
@@ -80,8 +82,14 @@ impl Authenticator {
 
     /// Accepts the request if a configured strategy accepts its credentials.
     pub(crate) async fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        if let Some(why) = browser::cross_site(headers) {
+            return Err(why);
+        }
         if self.no_auth {
-            return Ok(());
+            return match browser::not_loopback_host(headers) {
+                Some(why) => Err(why),
+                None => Ok(()),
+            };
         }
         if !self.configured() {
             return Err(
