@@ -490,3 +490,20 @@ async fn no_auth_only_on_loopback() {
         assert!(err.to_string().contains("loopback"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn no_auth_binds_every_loopback_address() {
+    for addr in ["127.0.0.1:0", "127.0.0.2:0", "127.255.255.254:0", "[::1]:0"] {
+        let settings = Settings::new(AuthSettings::default())
+            .addr(addr.parse().unwrap())
+            .no_auth(true);
+        match Server::bind(settings, kv_runtime::Runtime::in_memory(), ["demo-cache"]).await {
+            Ok(server) => assert!(server.local_addr().unwrap().ip().is_loopback()),
+            // A machine without IPv6 cannot bind [::1]; the no-auth check passed.
+            Err(ServeError::Bind { .. }) if addr.starts_with('[') => {
+                eprintln!("NOTE: {addr} cannot be bound here (no IPv6 loopback)");
+            }
+            Err(err) => panic!("{addr}: {err}"),
+        }
+    }
+}
