@@ -164,3 +164,34 @@ async fn silent_slow_and_idle_connections_are_closed() {
     assert!(started.elapsed() < limit, "{:?}", started.elapsed());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_public_prefix_does_not_open_a_data_route() {
+    let s = server().await;
+    s.store("demo-cache")
+        .put("k", "secret value")
+        .await
+        .unwrap();
+    // Paths are not normalised: `..` under a public prefix stays under it.
+    for path in [
+        "/ui/../v1/kv/demo-cache/k",
+        "/ui/%2e%2e/v1/kv/demo-cache/k",
+        "/ui/..%2fv1/kv/demo-cache/k",
+        "/ui//v1/kv/demo-cache/k",
+        "/ui/app.js/../../v1/admin/info",
+        "/health/../v1/kv/demo-cache/k",
+        "/open-api.json/../v1/kv/demo-cache/k",
+        "http://127.0.0.1/ui/../v1/kv/demo-cache/k",
+    ] {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n");
+        let response = exchange(&s, request.as_bytes()).await;
+        let status = status_line(&response);
+        assert!(
+            status.starts_with("HTTP/1.1 404") || status.starts_with("HTTP/1.1 401"),
+            "{path}: {response}"
+        );
+        assert!(!response.contains("secret value"), "{path}: {response}");
+    }
+    s.stop().await;
+}
