@@ -507,3 +507,46 @@ async fn no_auth_binds_every_loopback_address() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_empty_secret_is_refused_at_startup() {
+    // `AuthSettings::from_env` drops empty variables; settings built in code may not.
+    // An empty API key would accept `X-Auth-Key: ` and an empty HS256 secret lets
+    // anyone sign tokens.
+    let empty_basic = |username: &str, password: &str| AuthSettings {
+        basic: Some(BasicCredentials {
+            username: username.into(),
+            password: password.into(),
+        }),
+        ..AuthSettings::default()
+    };
+    let cases = [
+        (
+            AuthSettings {
+                api_key: Some(String::new()),
+                ..AuthSettings::default()
+            },
+            "KV_API_KEY",
+        ),
+        (
+            AuthSettings {
+                jwt_secret: Some(String::new()),
+                ..AuthSettings::default()
+            },
+            "KV_JWT_SECRET",
+        ),
+        (empty_basic("admin", ""), "KV_USERNAME or KV_PASSWORD"),
+        (empty_basic("", "pw"), "KV_USERNAME or KV_PASSWORD"),
+    ];
+    for (auth, variable) in cases {
+        let settings = Settings::new(auth).addr(([127, 0, 0, 1], 0).into());
+        let err = Server::bind(settings, kv_runtime::Runtime::in_memory(), ["demo-cache"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ServeError::EmptySecret(v) if v == variable),
+            "{variable}: {err}"
+        );
+        assert!(err.to_string().contains(variable), "{err}");
+    }
+}

@@ -7,8 +7,9 @@ use super::secret::Secret;
 pub(crate) struct ApiKey(Secret);
 
 impl ApiKey {
-    pub(crate) fn new(key: &str) -> Self {
-        Self(Secret::new(key.as_bytes()))
+    /// `None` for an empty key.
+    pub(crate) fn new(key: &str) -> Option<Self> {
+        Secret::new(key.as_bytes()).map(Self)
     }
 
     /// Whether `candidate` is the key.
@@ -23,7 +24,7 @@ mod tests {
 
     #[test]
     fn matches_exactly() {
-        let key = ApiKey::new("s3cret");
+        let key = ApiKey::new("s3cret").unwrap();
         assert!(key.matches(b"s3cret"));
         assert!(!key.matches(b"s3cre"));
         assert!(!key.matches(b"s3cret "));

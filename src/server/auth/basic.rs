@@ -14,11 +14,12 @@ pub(crate) struct Basic {
 }
 
 impl Basic {
-    pub(crate) fn new(credentials: &BasicCredentials) -> Self {
-        Self {
-            username: Secret::new(credentials.username.as_bytes()),
-            password: Secret::new(credentials.password.as_bytes()),
-        }
+    /// `None` if the user name or the password is empty.
+    pub(crate) fn new(credentials: &BasicCredentials) -> Option<Self> {
+        Some(Self {
+            username: Secret::new(credentials.username.as_bytes())?,
+            password: Secret::new(credentials.password.as_bytes())?,
+        })
     }
 
     /// Checks the base64 token of `Authorization: Basic <token>`.
@@ -54,7 +55,8 @@ mod tests {
         let basic = Basic::new(&BasicCredentials {
             username: "admin".into(),
             password: "a:b:c".into(),
-        });
+        })
+        .unwrap();
         assert!(basic.check(&token("admin:a:b:c")).is_ok());
         assert!(basic.check(&token("admin:a:b")).is_err());
         assert!(basic.check(&token("admin:a")).is_err());

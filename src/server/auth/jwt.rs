@@ -32,6 +32,10 @@ impl JwtVerifier {
         if settings.jwt_secret.is_none() && settings.jwks_url.is_none() {
             return Ok(None);
         }
+        if settings.jwt_secret.as_deref() == Some("") {
+            // Anyone could sign tokens with an empty secret.
+            return Err(ServeError::EmptySecret("KV_JWT_SECRET"));
+        }
         if let Some(secret) = &settings.jwt_secret
             && secret.len() < MIN_HS256_SECRET_BYTES
         {

@@ -46,8 +46,18 @@ impl Authenticator {
     pub(crate) fn new(settings: &AuthSettings, no_auth: bool) -> Result<Self, ServeError> {
         Ok(Self {
             no_auth,
-            api_key: settings.api_key.as_deref().map(ApiKey::new),
-            basic: settings.basic.as_ref().map(Basic::new),
+            api_key: settings
+                .api_key
+                .as_deref()
+                .map(|key| ApiKey::new(key).ok_or(ServeError::EmptySecret("KV_API_KEY")))
+                .transpose()?,
+            basic: settings
+                .basic
+                .as_ref()
+                .map(|basic| {
+                    Basic::new(basic).ok_or(ServeError::EmptySecret("KV_USERNAME or KV_PASSWORD"))
+                })
+                .transpose()?,
             jwt: JwtVerifier::new(settings)?,
         })
     }
