@@ -1,8 +1,9 @@
 //! Authentication: API key, HTTP basic and JWT (HS256 or JWKS), configured by
 //! environment variables as in @workertown/kv. A request passes if any configured
 //! strategy accepts it. With none configured, data routes answer 401 unless the server
-//! runs with `--no-auth` (which is refused on a non-loopback address). Requests a browser
-//! sends on another site's behalf are refused first, whatever they carry (`browser`).
+//! runs with `--no-auth` (which is refused on a non-loopback address). What a browser
+//! sends on another site's behalf is refused where it would work (`browser`): without
+//! authentication, and with basic credentials.
 
 mod api_key;
 mod basic;
@@ -92,14 +93,10 @@ impl Authenticator {
 
     /// Accepts the request if a configured strategy accepts its credentials.
     pub(crate) async fn check(&self, headers: &HeaderMap) -> Result<(), String> {
-        if let Some(why) = browser::cross_site(headers) {
-            return Err(why);
-        }
         if self.no_auth {
-            return match browser::not_loopback_host(headers) {
-                Some(why) => Err(why),
-                None => Ok(()),
-            };
+            let refusal =
+                browser::cross_site(headers).or_else(|| browser::not_loopback_host(headers));
+            return refusal.map_or(Ok(()), Err);
         }
         if !self.configured() {
             return Err(
@@ -143,6 +140,10 @@ impl Authenticator {
                 }
             }
         } else if scheme.eq_ignore_ascii_case("basic") {
+            // Browsers attach basic credentials they hold to cross-site requests too.
+            if let Some(why) = browser::cross_site(headers) {
+                return Err(why);
+            }
             match &self.basic {
                 Some(basic) => basic.check(credentials).map_err(str::to_owned),
                 None => Err(
