@@ -4,6 +4,11 @@
 //! and time: a connection that sends nothing, sends its head a byte at a time, or
 //! idles between keep-alive requests is closed after the header read timeout.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -107,10 +112,8 @@ async fn an_oversized_head_is_431() {
 #[tokio::test]
 async fn a_declared_body_larger_than_any_route_takes_is_413_unread() {
     let s = server().await;
-    let request = format!(
-        "PUT /client/v4/accounts/a/storage/kv/namespaces/demo-cache/values/k HTTP/1.1\r\n\
-         host: 127.0.0.1\r\ncontent-length: 1000000000000\r\n\r\n"
-    );
+    let request = "PUT /client/v4/accounts/a/storage/kv/namespaces/demo-cache/values/k \
+         HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000000000000\r\n\r\n";
     let started = Instant::now();
     let response = exchange(&s, request.as_bytes()).await;
     assert!(

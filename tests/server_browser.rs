@@ -5,6 +5,11 @@
 //! rebinds its own host name to 127.0.0.1 (DNS rebinding). All are refused; clients
 //! that are not browsers, and the server's own page, are served as before.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 mod common;
 
 use base64::Engine as _;

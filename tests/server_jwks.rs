@@ -4,6 +4,11 @@
 //! of fetches, and a URL that is no http(s) URL refused at startup without printing
 //! the credentials it carries.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 mod common;
 mod jwks_support;
 

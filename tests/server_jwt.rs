@@ -3,6 +3,11 @@
 //! PS256, EdDSA), HS256 signed with a public key (algorithm confusion) and RS256 where
 //! only a secret is configured. Every refusal is a 401 whose message says why.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
+
 mod common;
 mod jwks_support;
 

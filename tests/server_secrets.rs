@@ -6,6 +6,10 @@
 //! of a store; the same holds for a backend URL's password when a store cannot open.
 
 #![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test"
+)]
 
 mod jwks_support;
 
