@@ -490,3 +490,63 @@ async fn no_auth_only_on_loopback() {
         assert!(err.to_string().contains("loopback"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn no_auth_binds_every_loopback_address() {
+    for addr in ["127.0.0.1:0", "127.0.0.2:0", "127.255.255.254:0", "[::1]:0"] {
+        let settings = Settings::new(AuthSettings::default())
+            .addr(addr.parse().unwrap())
+            .no_auth(true);
+        match Server::bind(settings, kv_runtime::Runtime::in_memory(), ["demo-cache"]).await {
+            Ok(server) => assert!(server.local_addr().unwrap().ip().is_loopback()),
+            // A machine without IPv6 cannot bind [::1]; the no-auth check passed.
+            Err(ServeError::Bind { .. }) if addr.starts_with('[') => {
+                eprintln!("NOTE: {addr} cannot be bound here (no IPv6 loopback)");
+            }
+            Err(err) => panic!("{addr}: {err}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_secret_is_refused_at_startup() {
+    // `AuthSettings::from_env` drops empty variables; settings built in code may not.
+    // An empty API key would accept `X-Auth-Key: ` and an empty HS256 secret lets
+    // anyone sign tokens.
+    let empty_basic = |username: &str, password: &str| AuthSettings {
+        basic: Some(BasicCredentials {
+            username: username.into(),
+            password: password.into(),
+        }),
+        ..AuthSettings::default()
+    };
+    let cases = [
+        (
+            AuthSettings {
+                api_key: Some(String::new()),
+                ..AuthSettings::default()
+            },
+            "KV_API_KEY",
+        ),
+        (
+            AuthSettings {
+                jwt_secret: Some(String::new()),
+                ..AuthSettings::default()
+            },
+            "KV_JWT_SECRET",
+        ),
+        (empty_basic("admin", ""), "KV_USERNAME or KV_PASSWORD"),
+        (empty_basic("", "pw"), "KV_USERNAME or KV_PASSWORD"),
+    ];
+    for (auth, variable) in cases {
+        let settings = Settings::new(auth).addr(([127, 0, 0, 1], 0).into());
+        let err = Server::bind(settings, kv_runtime::Runtime::in_memory(), ["demo-cache"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ServeError::EmptySecret(v) if v == variable),
+            "{variable}: {err}"
+        );
+        assert!(err.to_string().contains(variable), "{err}");
+    }
+}

@@ -155,3 +155,63 @@ fn a_missing_manifest_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// `kv serve --no-auth --addr ADDR`'s exit code and standard error.
+#[allow(clippy::unwrap_used, reason = "test helper")]
+fn serve_no_auth(dir: &Path, addr: &str) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_kv"))
+        .args(["serve", "--no-auth", "--addr", addr, "--config", "kv.toml"])
+        .current_dir(dir)
+        .env_remove("KV_API_KEY")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn no_auth_is_refused_on_every_form_of_a_non_loopback_address() {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path());
+    // Every address that is not loopback, however written, including IPv4-mapped
+    // IPv6 (refused even for 127.0.0.1: only 127.0.0.0/8 and ::1 count).
+    for addr in [
+        "0.0.0.0:0",
+        "[::]:0",
+        "[0:0:0:0:0:0:0:0]:0",
+        "[::ffff:0.0.0.0]:0",
+        "[::ffff:127.0.0.1]:0",
+        "192.0.2.1:0",
+        "[2001:db8::1]:0",
+        "[fe80::1%1]:0",
+    ] {
+        let (code, stderr) = serve_no_auth(dir.path(), addr);
+        assert_eq!(code, Some(1), "{addr}: {stderr}");
+        assert!(
+            stderr.contains("refusing to serve without authentication"),
+            "{addr}: {stderr}"
+        );
+    }
+    // Host names (which could resolve anywhere) and shorthand forms are not socket
+    // addresses: a usage error, before anything is resolved or bound.
+    for addr in [
+        "0:0",
+        "0",
+        "8787",
+        "localhost:0",
+        "example.test:0",
+        "127.1:0",
+        "0x7f.0.0.1:0",
+        "2130706433:0",
+        "[::1]",
+    ] {
+        let (code, stderr) = serve_no_auth(dir.path(), addr);
+        assert_eq!(code, Some(2), "{addr}: {stderr}");
+        assert!(
+            stderr.contains("invalid socket address"),
+            "{addr}: {stderr}"
+        );
+    }
+}

@@ -212,6 +212,18 @@ pub enum ServeError {
     /// The runtime (data directory or configuration) could not be opened or flushed.
     #[error(transparent)]
     Runtime(#[from] kv_runtime::Error),
+    /// A secret of the authentication settings is the empty string, which would accept
+    /// an empty credential (or, for `KV_JWT_SECRET`, a token anyone can sign).
+    #[error("{0} is empty: an empty secret would let anyone in (unset it, or set a secret)")]
+    EmptySecret(&'static str),
+    /// `KV_JWKS_URL` is not an `http` or `https` URL.
+    #[error("KV_JWKS_URL {url} is not usable: {reason}")]
+    InvalidJwksUrl {
+        /// The URL, redacted (no user info, query or fragment).
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The JWKS HTTP client could not be built.
     #[error("cannot build the HTTP client for KV_JWKS_URL: {0}")]
     HttpClient(#[source] reqwest::Error),

@@ -28,6 +28,7 @@ mod metrics;
 mod multipart;
 mod openapi;
 mod params;
+mod redact;
 mod routes;
 mod settings;
 mod shutdown;
@@ -71,7 +72,9 @@ impl Server {
     ///
     /// [`ServeError::NoAuthOnPublicAddress`] for `no_auth` on a non-loopback address;
     /// [`ServeError::Store`] if a store cannot be opened; [`ServeError::Bind`] if the
-    /// address cannot be bound; [`ServeError::HttpClient`] if the JWKS client fails.
+    /// address cannot be bound; [`ServeError::EmptySecret`] if a configured secret is
+    /// empty; [`ServeError::InvalidJwksUrl`] if `KV_JWKS_URL` is not an
+    /// http(s) URL; [`ServeError::HttpClient`] if the JWKS client fails.
     pub async fn bind<S: Into<String>>(
         settings: Settings,
         runtime: Runtime,

@@ -167,6 +167,8 @@ impl Default for AuthSettings {
     }
 }
 
+/// Secrets show as `<set>`; the JWKS URL without user info or query (they may carry
+/// credentials).
 impl fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<unset>" };
@@ -174,7 +176,10 @@ impl fmt::Debug for AuthSettings {
             .field("api_key", &set(&self.api_key))
             .field("basic", &self.basic)
             .field("jwt_secret", &set(&self.jwt_secret))
-            .field("jwks_url", &self.jwks_url)
+            .field(
+                "jwks_url",
+                &self.jwks_url.as_deref().map(super::redact::redacted_url),
+            )
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)

@@ -1,20 +1,20 @@
 //! `KV_API_KEY`: `Authorization: Bearer <key>` (what Cloudflare's clients send with an
 //! API token) or Cloudflare's legacy `X-Auth-Key: <key>`.
 
-use subtle::ConstantTimeEq as _;
+use super::secret::Secret;
 
-/// The configured key; compared in constant time.
-pub(crate) struct ApiKey(Vec<u8>);
+/// The configured key; compared in constant time, its length included.
+pub(crate) struct ApiKey(Secret);
 
 impl ApiKey {
-    pub(crate) fn new(key: &str) -> Self {
-        Self(key.as_bytes().to_vec())
+    /// `None` for an empty key.
+    pub(crate) fn new(key: &str) -> Option<Self> {
+        Secret::new(key.as_bytes()).map(Self)
     }
 
-    /// Whether `candidate` is the key. Constant time in the content (a length mismatch
-    /// returns early: the key's length is not a secret worth the cost of hiding).
+    /// Whether `candidate` is the key.
     pub(crate) fn matches(&self, candidate: &[u8]) -> bool {
-        bool::from(self.0.as_slice().ct_eq(candidate))
+        bool::from(self.0.matches(candidate))
     }
 }
 
@@ -24,7 +24,7 @@ mod tests {
 
     #[test]
     fn matches_exactly() {
-        let key = ApiKey::new("s3cret");
+        let key = ApiKey::new("s3cret").unwrap();
         assert!(key.matches(b"s3cret"));
         assert!(!key.matches(b"s3cre"));
         assert!(!key.matches(b"s3cret "));

@@ -2,22 +2,24 @@
 //! first `:`, so the password may contain `:`.
 
 use base64::Engine as _;
-use subtle::ConstantTimeEq as _;
 
+use super::secret::Secret;
 use crate::server::settings::BasicCredentials;
 
-/// The configured credentials; both halves compared in constant time.
+/// The configured credentials; both halves compared in constant time, their lengths
+/// included.
 pub(crate) struct Basic {
-    username: Vec<u8>,
-    password: Vec<u8>,
+    username: Secret,
+    password: Secret,
 }
 
 impl Basic {
-    pub(crate) fn new(credentials: &BasicCredentials) -> Self {
-        Self {
-            username: credentials.username.as_bytes().to_vec(),
-            password: credentials.password.as_bytes().to_vec(),
-        }
+    /// `None` if the user name or the password is empty.
+    pub(crate) fn new(credentials: &BasicCredentials) -> Option<Self> {
+        Some(Self {
+            username: Secret::new(credentials.username.as_bytes())?,
+            password: Secret::new(credentials.password.as_bytes())?,
+        })
     }
 
     /// Checks the base64 token of `Authorization: Basic <token>`.
@@ -31,7 +33,7 @@ impl Basic {
             .ok_or("basic credentials have no ':' between user name and password")?;
         let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
         // Compare both, always, and combine without branching.
-        let ok = self.username.as_slice().ct_eq(user) & self.password.as_slice().ct_eq(pass);
+        let ok = self.username.matches(user) & self.password.matches(pass);
         if bool::from(ok) {
             Ok(())
         } else {
@@ -53,7 +55,8 @@ mod tests {
         let basic = Basic::new(&BasicCredentials {
             username: "admin".into(),
             password: "a:b:c".into(),
-        });
+        })
+        .unwrap();
         assert!(basic.check(&token("admin:a:b:c")).is_ok());
         assert!(basic.check(&token("admin:a:b")).is_err());
         assert!(basic.check(&token("admin:a")).is_err());

@@ -1,19 +1,22 @@
-//! `KV_JWKS_URL`: the public keys of RS256/ES256 tokens, fetched over HTTP, cached by
-//! `kid`, and fetched again when a token names a `kid` the cache does not know (key
-//! rotation), at most once per refresh interval.
+//! `KV_JWKS_URL`: the public keys of RS256/ES256 tokens, fetched over HTTP
+//! ([`Fetcher`]), cached by `kid`, and fetched again when a token names a `kid` the
+//! cache does not know (key rotation), at most once per refresh interval.
+//!
+//! Cancel-safe: the server polls authentication once and, if it must wait, drops that
+//! future and awaits a new one. So a fetch runs in a task of its own, holding the fetch
+//! lock until it has stored its result; a request that gave up on it leaves it running,
+//! and the next one waits for it instead of starting another (or, worse, finding the
+//! refresh interval spent on a fetch that never happened).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
+use tokio::sync::Mutex;
 
-/// How long a JWKS fetch may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Largest JWKS document accepted.
-const MAX_JWKS_BYTES: usize = 1024 * 1024;
+use super::jwks_fetch::Fetcher;
+use crate::server::error::ServeError;
 
 /// A verification key and the one algorithm it verifies.
 #[derive(Clone)]
@@ -22,24 +25,32 @@ pub(crate) struct VerifyingKey {
     pub(crate) algorithm: Algorithm,
 }
 
+type Keys = RwLock<Arc<HashMap<String, VerifyingKey>>>;
+
+/// How the last fetch ended.
+struct LastFetch {
+    finished: Instant,
+    /// What to tell a client while no new fetch may start, if it failed.
+    error: Option<String>,
+}
+
 /// The cached key set of one JWKS URL.
 pub(crate) struct Jwks {
-    url: String,
-    client: reqwest::Client,
+    fetcher: Arc<Fetcher>,
     refresh_interval: Duration,
-    keys: RwLock<Arc<HashMap<String, VerifyingKey>>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    keys: Arc<Keys>,
+    /// Held by the fetch in flight, if any.
+    last_fetch: Arc<Mutex<Option<LastFetch>>>,
 }
 
 impl Jwks {
-    pub(crate) fn new(url: String, refresh_interval: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?;
+    /// A key set for `url`, which must be an `http` or `https` URL.
+    pub(crate) fn new(url: &str, refresh_interval: Duration) -> Result<Self, ServeError> {
         Ok(Self {
-            url,
-            client,
+            fetcher: Arc::new(Fetcher::new(url)?),
             refresh_interval,
-            keys: RwLock::new(Arc::new(HashMap::new())),
-            last_fetch: tokio::sync::Mutex::new(None),
+            keys: Arc::new(RwLock::new(Arc::new(HashMap::new()))),
+            last_fetch: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -58,68 +69,52 @@ impl Jwks {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        let mut last_fetch = self.last_fetch.lock().await;
+        let asked = Instant::now();
+        let last_fetch = Arc::clone(&self.last_fetch).lock_owned().await;
         // Another request may have fetched while this one waited.
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        let recent = last_fetch.is_some_and(|t| t.elapsed() < self.refresh_interval);
-        if !recent {
-            *last_fetch = Some(Instant::now());
-            let keys = self.fetch().await?;
-            *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        let error = match last_fetch.as_ref() {
+            // A fetch that finished after this request asked answers it too.
+            Some(last)
+                if last.finished >= asked || last.finished.elapsed() < self.refresh_interval =>
+            {
+                last.error.clone()
+            }
+            _ => self.spawn_fetch(last_fetch).await,
+        };
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
         }
-        self.cached(kid).ok_or_else(|| match kid {
+        Err(error.unwrap_or_else(|| match kid {
             Some(kid) => format!("no key with kid {kid:?} in the JWKS"),
             None => "the JWT has no kid and the JWKS has more than one key".to_owned(),
-        })
+        }))
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, VerifyingKey>, String> {
-        let fail = |e: &dyn std::fmt::Display| {
-            tracing::warn!(url = %self.url, error = %e, "fetching the JWKS failed");
-            "the JWKS could not be fetched".to_owned()
-        };
-        let response = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| fail(&e))?;
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
-        {
-            return Err(fail(&"the JWKS document is too large"));
-        }
-        let body = response.bytes().await.map_err(|e| fail(&e))?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err(fail(&"the JWKS document is too large"));
-        }
-        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| fail(&e))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
-                (_, Some(alg)) => match alg.to_string().parse::<Algorithm>() {
-                    Ok(a @ (Algorithm::RS256 | Algorithm::ES256)) => a,
-                    _ => continue,
-                },
-                (AlgorithmParameters::RSA(_), None) => Algorithm::RS256,
-                (AlgorithmParameters::EllipticCurve(ec), None)
-                    if ec.curve == EllipticCurve::P256 =>
-                {
-                    Algorithm::ES256
+    /// Fetches in a task that holds the lock until it has stored the keys; returns the
+    /// fetch's error, if any.
+    async fn spawn_fetch(
+        &self,
+        mut last_fetch: tokio::sync::OwnedMutexGuard<Option<LastFetch>>,
+    ) -> Option<String> {
+        let (fetcher, keys) = (Arc::clone(&self.fetcher), Arc::clone(&self.keys));
+        let task = tokio::spawn(async move {
+            let error = match fetcher.fetch().await {
+                Ok(fetched) => {
+                    *keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fetched);
+                    None
                 }
-                _ => continue,
+                Err(error) => Some(error),
             };
-            let Ok(key) = DecodingKey::from_jwk(jwk) else {
-                continue;
-            };
-            let kid = jwk.common.key_id.clone().unwrap_or_default();
-            keys.insert(kid, VerifyingKey { key, algorithm });
-        }
-        tracing::info!(url = %self.url, keys = keys.len(), "fetched the JWKS");
-        Ok(keys)
+            *last_fetch = Some(LastFetch {
+                finished: Instant::now(),
+                error: error.clone(),
+            });
+            error
+        });
+        task.await
+            .unwrap_or_else(|_| Some("the JWKS could not be fetched".to_owned()))
     }
 }

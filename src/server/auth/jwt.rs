@@ -1,6 +1,7 @@
 //! JWT bearer tokens: HS256 with `KV_JWT_SECRET`, RS256/ES256 with keys from
-//! `KV_JWKS_URL`; `exp` required, `nbf` enforced, `iss`/`aud` required and checked when
-//! configured.
+//! `KV_JWKS_URL`; `exp` required, `nbf` enforced (both with [`LEEWAY_SECS`] of clock
+//! skew), `iss`/`aud` required and checked when configured, and a token that names an
+//! audience refused when none is configured.
 //! Verification is jsonwebtoken's; `alg: none` and algorithm confusion are refused
 //! because each key verifies exactly one algorithm.
 
@@ -8,10 +9,15 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::jwks::{Jwks, VerifyingKey};
+use crate::server::error::ServeError;
 use crate::server::settings::AuthSettings;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
+
+/// Shorter HS256 secrets are warned about at startup (RFC 7518 §3.2: at least the
+/// hash's size).
+const MIN_HS256_SECRET_BYTES: usize = 32;
 
 pub(crate) struct JwtVerifier {
     secret: Option<DecodingKey>,
@@ -22,13 +28,33 @@ pub(crate) struct JwtVerifier {
 
 impl JwtVerifier {
     /// A verifier if `KV_JWT_SECRET` or `KV_JWKS_URL` is set.
-    pub(crate) fn new(settings: &AuthSettings) -> Result<Option<Self>, reqwest::Error> {
+    pub(crate) fn new(settings: &AuthSettings) -> Result<Option<Self>, ServeError> {
         if settings.jwt_secret.is_none() && settings.jwks_url.is_none() {
             return Ok(None);
         }
+        if settings.jwt_secret.as_deref() == Some("") {
+            // Anyone could sign tokens with an empty secret.
+            return Err(ServeError::EmptySecret("KV_JWT_SECRET"));
+        }
+        if let Some(secret) = &settings.jwt_secret
+            && secret.len() < MIN_HS256_SECRET_BYTES
+        {
+            tracing::warn!(
+                bytes = secret.len(),
+                "KV_JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes: anyone holding \
+                 one token can guess it offline and sign their own (RFC 7518 §3.2 asks for 32 \
+                 random bytes or more)"
+            );
+        }
+        if settings.jwks_url.is_some() && settings.jwt_issuer.is_none() {
+            tracing::warn!(
+                "KV_JWKS_URL without KV_JWT_ISSUER: every token signed by a key of that set is \
+                 accepted, whoever it was issued for (set KV_JWT_ISSUER, and KV_JWT_AUDIENCE)"
+            );
+        }
         let jwks = settings
             .jwks_url
-            .clone()
+            .as_deref()
             .map(|url| Jwks::new(url, settings.jwks_refresh_interval))
             .transpose()?;
         Ok(Some(Self {
@@ -104,16 +130,14 @@ impl JwtVerifier {
             validation.set_issuer(&[issuer]);
             required.push("iss");
         }
-        match &self.audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                required.push("aud");
-            }
-            None => validation.validate_aud = false,
+        // With no audience configured, a token that names one is refused (RFC 7519
+        // §4.1.3: it was issued for someone else), which is jsonwebtoken's default.
+        if let Some(audience) = &self.audience {
+            validation.set_audience(&[audience]);
+            required.push("aud");
         }
         validation.set_required_spec_claims(&required);
-        jsonwebtoken::decode::<serde_json::Value>(token, &verifying.key, &validation)
-            .map(drop)
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &verifying.key, &validation)
             .map_err(|e| {
                 let why = match e.kind() {
                     ErrorKind::ExpiredSignature => "expired (exp is in the past)".to_owned(),
@@ -121,12 +145,28 @@ impl JwtVerifier {
                         "not valid yet (nbf is in the future)".to_owned()
                     }
                     ErrorKind::InvalidIssuer => "wrong issuer (iss)".to_owned(),
+                    ErrorKind::InvalidAudience if self.audience.is_none() => {
+                        "the token names an audience (aud) and this server has none \
+                         configured (set KV_JWT_AUDIENCE to accept it)"
+                            .to_owned()
+                    }
                     ErrorKind::InvalidAudience => "wrong audience (aud)".to_owned(),
                     ErrorKind::InvalidSignature => "bad signature".to_owned(),
                     ErrorKind::MissingRequiredClaim(claim) => format!("missing claim {claim:?}"),
+                    ErrorKind::InvalidClaimFormat(claim) => {
+                        format!("claim {claim:?} is not a number of seconds")
+                    }
                     other => format!("{other:?}"),
                 };
                 format!("JWT refused: {why}")
-            })
+            })?;
+        // jsonwebtoken also accepts an array `iss` that contains the issuer; RFC 7519
+        // §4.1.1 makes `iss` one string, and the configured issuer is that string.
+        if let Some(issuer) = &self.issuer
+            && claims.claims.get("iss").and_then(serde_json::Value::as_str) != Some(issuer)
+        {
+            return Err("JWT refused: wrong issuer (iss must be one string)".to_owned());
+        }
+        Ok(())
     }
 }

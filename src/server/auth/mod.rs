@@ -1,12 +1,17 @@
 //! Authentication: API key, HTTP basic and JWT (HS256 or JWKS), configured by
 //! environment variables as in @workertown/kv. A request passes if any configured
 //! strategy accepts it. With none configured, data routes answer 401 unless the server
-//! runs with `--no-auth` (which is refused on a non-loopback address).
+//! runs with `--no-auth` (which is refused on a non-loopback address). What a browser
+//! sends on another site's behalf is refused where it would work (`browser`): without
+//! authentication, and with basic credentials.
 
 mod api_key;
 mod basic;
+mod browser;
 mod jwks;
+mod jwks_fetch;
 mod jwt;
+mod secret;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
@@ -42,9 +47,19 @@ impl Authenticator {
     pub(crate) fn new(settings: &AuthSettings, no_auth: bool) -> Result<Self, ServeError> {
         Ok(Self {
             no_auth,
-            api_key: settings.api_key.as_deref().map(ApiKey::new),
-            basic: settings.basic.as_ref().map(Basic::new),
-            jwt: JwtVerifier::new(settings).map_err(ServeError::HttpClient)?,
+            api_key: settings
+                .api_key
+                .as_deref()
+                .map(|key| ApiKey::new(key).ok_or(ServeError::EmptySecret("KV_API_KEY")))
+                .transpose()?,
+            basic: settings
+                .basic
+                .as_ref()
+                .map(|basic| {
+                    Basic::new(basic).ok_or(ServeError::EmptySecret("KV_USERNAME or KV_PASSWORD"))
+                })
+                .transpose()?,
+            jwt: JwtVerifier::new(settings)?,
         })
     }
 
@@ -79,7 +94,9 @@ impl Authenticator {
     /// Accepts the request if a configured strategy accepts its credentials.
     pub(crate) async fn check(&self, headers: &HeaderMap) -> Result<(), String> {
         if self.no_auth {
-            return Ok(());
+            let refusal =
+                browser::cross_site(headers).or_else(|| browser::not_loopback_host(headers));
+            return refusal.map_or(Ok(()), Err);
         }
         if !self.configured() {
             return Err(
@@ -123,6 +140,10 @@ impl Authenticator {
                 }
             }
         } else if scheme.eq_ignore_ascii_case("basic") {
+            // Browsers attach basic credentials they hold to cross-site requests too.
+            if let Some(why) = browser::cross_site(headers) {
+                return Err(why);
+            }
             match &self.basic {
                 Some(basic) => basic.check(credentials).map_err(str::to_owned),
                 None => Err(
