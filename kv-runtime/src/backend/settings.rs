@@ -324,6 +324,27 @@ pub(crate) fn redact_url(url: &str) -> String {
     )
 }
 
+/// `text` (an error message) with the password of every URL in it replaced by `***`.
+/// A URL ends at whitespace or a quote, which a valid URL never holds unescaped.
+pub(crate) fn redact_urls_in(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '"' | '\'' | '`') {
+            out.push_str(&redact_url(&token));
+            token.clear();
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    out.push_str(&redact_url(&token));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +364,19 @@ mod tests {
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_passwords() {
+        assert_eq!(
+            redact_urls_in("invalid type: string \"postgres://kv:pw@db/app\", expected u64"),
+            "invalid type: string \"postgres://kv:***@db/app\", expected u64"
+        );
+        assert_eq!(
+            redact_urls_in("a redis://:x@h and `rediss://u:y@h/0`"),
+            "a redis://:***@h and `rediss://u:***@h/0`"
+        );
+        assert_eq!(redact_urls_in("no url: a:b@c"), "no url: a:b@c");
     }
 
     #[test]
