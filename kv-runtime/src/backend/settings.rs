@@ -286,6 +286,15 @@ fn redact_value(key: &str, value: &toml::Value) -> String {
             let items: Vec<String> = items.iter().map(|v| redact_value(key, v)).collect();
             format!("[{}]", items.join(", "))
         }
+        // A table (`pool = { url = "..." }`, or a dotted key) holds secrets like any
+        // section: each entry by its own key.
+        toml::Value::Table(table) => {
+            let entries: Vec<String> = table
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", redact_value(k, v)))
+                .collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -388,8 +397,29 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"), "{s:?}");
         let err = s.u64("password").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+        let err = s.u64("cluster").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
         let err = s.u64("url").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    /// Found by `cargo fuzz run kv_toml`: a URL inside a table (`pool.url = "..."`, a
+    /// dotted key) printed with its password in `Debug` and in type errors.
+    #[test]
+    fn secrets_in_tables_never_print() {
+        let config = crate::Config::from_toml(
+            "[stores.s]\npool.url = \"redis://kv:hunter2@h\"\nauth = { token = \"hunter2\" }\n",
+            "kv.toml",
+        )
+        .unwrap();
+        let settings = &config.store("s").settings;
+        assert!(!format!("{settings:?}").contains("hunter2"), "{settings:?}");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        for key in ["pool", "auth"] {
+            let err = settings.str(key).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]
