@@ -310,27 +310,31 @@ impl fmt::Debug for Settings {
 }
 
 /// `url` with the password of its userinfo (`scheme://user:password@host`) replaced
-/// by `***`; anything that is not such a URL comes back unchanged.
+/// by `***`; anything that is not such a URL comes back unchanged. Every `://` in the
+/// text starts an authority, so that `a://b://user:password@host` hides it too.
 pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else {
-        return url.to_owned();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..scheme_end + 3],
-        &userinfo[..colon],
-        &rest[at..]
-    )
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        let userinfo = authority
+            .rfind('@')
+            .and_then(|at| Some((authority[..at].find(':')?, at)));
+        match userinfo {
+            Some((colon, at)) => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+                rest = &tail[authority_end..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `text` (an error message) with the password of every URL in it replaced by `***`.
@@ -369,6 +373,9 @@ mod tests {
             ("redis://user@h", "redis://user@h"),
             ("redis://h:6379", "redis://h:6379"),
             ("rediss://a:b:c@h/x@y", "rediss://a:***@h/x@y"),
+            // Found by `cargo fuzz run kv_toml`: the first `://` did not start the
+            // authority, and the password printed.
+            ("x://d://kv:pw@h/0", "x://d://kv:***@h/0"),
             ("not a url", "not a url"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
