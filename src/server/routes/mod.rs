@@ -18,7 +18,10 @@ use super::state::SharedState;
 /// Builds the router (without layers: [`Front`](super::front::Front) does what every
 /// route needs) and its OpenAPI document; `make_state` receives the document, and the
 /// state is returned beside the router.
-pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, SharedState) {
+pub(crate) fn build(
+    served: &openapi::Served,
+    make_state: impl FnOnce(Bytes) -> SharedState,
+) -> (Router, SharedState) {
     let (data, data_doc) = OpenApiRouter::<SharedState>::with_openapi(openapi::base())
         .routes(routes!(
             workertown::get_value,
@@ -58,11 +61,7 @@ pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, S
 
     let mut doc = data_doc;
     doc.merge(public_doc);
-    let doc = openapi::finish(doc);
-    let json = doc.to_json().unwrap_or_else(|error| {
-        tracing::error!(%error, "rendering the OpenAPI document failed");
-        "{}".to_owned()
-    });
+    let json = openapi::render(doc, served);
     let state: SharedState = make_state(Bytes::from(json));
 
     let router = Router::new()
