@@ -189,7 +189,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         stores.insert(name, resolved);
     }
     if !parser.problems.is_empty() {
-        return Err(error(parser.problems.join("\n")));
+        // A problem may quote the value it is about: hide any URL's password in it.
+        return Err(error(redact_urls_in(&parser.problems.join("\n"))));
     }
     config.data_dir = file.data_dir.unwrap_or_else(|| PathBuf::from(".kv"));
     config.read_cache_size = file.read_cache_size.unwrap_or(DEFAULT_READ_CACHE_BYTES);
@@ -295,5 +296,20 @@ mod tests {
         let err = Config::from_toml(text, "kv.toml").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.starts_with("kv.toml: line 1, column "), "{err}");
+    }
+
+    /// Found by `cargo fuzz run kv_toml`: a URL given to one of the runtime's own keys
+    /// (a `url` pasted on the wrong line) was quoted in the error with its password.
+    #[test]
+    fn problems_never_quote_a_password() {
+        for text in [
+            "[defaults]\nmin_ttl = \"redis://kv:hunter2@127.0.0.1/0\"\n",
+            "[stores.s]\ndurability = \"\"\"x\nredis://kv:hunter2@h\"\"\"\n",
+            "[stores.s]\nbackend = [\"postgres://kv:hunter2@h/db\"]\n",
+        ] {
+            let err = Config::from_toml(text, "kv.toml").unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.starts_with("kv.toml: line 2, column "), "{err}");
+        }
     }
 }
