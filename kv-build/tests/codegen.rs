@@ -74,3 +74,33 @@ fn generated_files_cite_only_the_manifest_file_name() {
         Generator::default().generate_file(&plain)
     );
 }
+
+/// Found by `cargo fuzz run manifest`: a description with a lone carriage return (the
+/// `\r` escape) became a `///` line with a bare CR, which neither syn nor rustc accept,
+/// so `kv build generate` wrote a file that did not compile.
+#[test]
+fn descriptions_with_carriage_returns_generate_a_file_that_parses() {
+    let text = "application \"a\" {\n  kv_store \"s\" {\n    description = \"one\\rtwo\\r\\nthree\\u0000\"\n  }\n}\n";
+    let app = load(&Source::new("raindrop.manifest", text)).expect("valid");
+    let code = Generator::default().generate_file(&app);
+    syn::parse_file(&code).unwrap_or_else(|e| panic!("{e}:\n{code}"));
+    assert!(
+        code.contains("/// one\n") && code.contains("/// two\n"),
+        "{code}"
+    );
+    assert!(code.contains("/// three"), "{code}");
+}
+
+/// A manifest whose file name holds a line break must not turn the rest of the name
+/// into code in the `@generated` header or a doc comment.
+#[test]
+fn manifest_names_with_line_breaks_stay_in_comments() {
+    let text = "application \"a\" {\n  kv_store \"s\" {}\n}\n";
+    for name in ["apps/x\nfn evil() {}\n.manifest", "x\r.manifest"] {
+        let app = load(&Source::new(name, text)).expect("valid");
+        let code = Generator::default().generate_file(&app);
+        let file = syn::parse_file(&code).unwrap_or_else(|e| panic!("{e}:\n{code}"));
+        assert!(!code.contains("\nfn evil"), "{code}");
+        assert_eq!(file.items.len(), 2, "{code}");
+    }
+}

@@ -85,46 +85,7 @@ impl Server {
                 addr: settings.addr,
             });
         }
-        let mut opened = BTreeMap::new();
-        for name in stores {
-            let name = name.into();
-            let store = runtime.store(&name).map_err(|source| ServeError::Store {
-                name: name.clone(),
-                source,
-            })?;
-            opened.insert(name, store);
-        }
-        let largest_value = opened
-            .values()
-            .map(|s| s.config().max_value_size)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(ENVELOPE_OVERHEAD_BYTES);
-        let max_body_bytes = largest_value.max(MAX_BULK_WRITE_BODY_BYTES as u64);
-        let auth = Arc::new(Authenticator::new(&settings.auth, settings.no_auth)?);
-        if !settings.no_auth && !settings.auth.any() {
-            tracing::warn!(
-                "no authentication configured: every data route answers 401 (set KV_API_KEY, \
-                 KV_USERNAME/KV_PASSWORD, KV_JWT_SECRET or KV_JWKS_URL, or pass --no-auth)"
-            );
-        }
-        let application = settings.application.clone();
-        let metrics = Arc::new(HttpMetrics::new(opened.values().cloned().collect()));
-        let (router, state) = routes::build(|openapi| {
-            Arc::new(AppState {
-                stores: opened,
-                auth: Arc::clone(&auth),
-                application,
-                openapi,
-                metrics,
-            })
-        });
-        let limits = FrontLimits {
-            request_timeout: settings.request_timeout,
-            max_body_bytes,
-            public_metrics: settings.public_metrics,
-        };
-        let front = Front::new(router, state, auth, limits);
+        let front = front(&settings, &runtime, stores)?;
         let listener = listener::bind(settings.addr).map_err(|source| ServeError::Bind {
             addr: settings.addr,
             source,
@@ -177,4 +138,87 @@ impl Server {
         tracing::info!("stores flushed; stopped");
         Ok(())
     }
+}
+
+/// Opens `stores` and builds the service that answers every request: authentication,
+/// limits and the router, exactly as [`Server::bind`] serves them.
+fn front<S: Into<String>>(
+    settings: &Settings,
+    runtime: &Runtime,
+    stores: impl IntoIterator<Item = S>,
+) -> Result<Front, ServeError> {
+    let mut opened = BTreeMap::new();
+    for name in stores {
+        let name = name.into();
+        let store = runtime.store(&name).map_err(|source| ServeError::Store {
+            name: name.clone(),
+            source,
+        })?;
+        opened.insert(name, store);
+    }
+    let largest_value = opened
+        .values()
+        .map(|s| s.config().max_value_size)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(ENVELOPE_OVERHEAD_BYTES);
+    let max_body_bytes = largest_value.max(MAX_BULK_WRITE_BODY_BYTES as u64);
+    let auth = Arc::new(Authenticator::new(&settings.auth, settings.no_auth)?);
+    if !settings.no_auth && !settings.auth.any() {
+        tracing::warn!(
+            "no authentication configured: every data route answers 401 (set KV_API_KEY, \
+             KV_USERNAME/KV_PASSWORD, KV_JWT_SECRET or KV_JWKS_URL, or pass --no-auth)"
+        );
+    }
+    let application = settings.application.clone();
+    let served = openapi::Served {
+        stores: opened.keys().cloned().collect(),
+        min_ttl: opened
+            .values()
+            .map(|s| s.config().min_ttl)
+            .max()
+            .unwrap_or(kv_runtime::limits::MIN_EXPIRATION_TTL_SECS),
+    };
+    let metrics = Arc::new(HttpMetrics::new(opened.values().cloned().collect()));
+    let (router, state) = routes::build(&served, |openapi| {
+        Arc::new(AppState {
+            stores: opened,
+            auth: Arc::clone(&auth),
+            application,
+            openapi,
+            metrics,
+        })
+    });
+    let limits = FrontLimits {
+        request_timeout: settings.request_timeout,
+        max_body_bytes,
+        public_metrics: settings.public_metrics,
+    };
+    Ok(Front::new(router, state, auth, limits))
+}
+
+/// The service [`Server::run`] answers connections with, without a listener: for driving
+/// requests in-process (the fuzz targets in `fuzz/`). `settings.addr` is not used.
+///
+/// # Errors
+///
+/// As [`Server::bind`], but for binding.
+#[doc(hidden)]
+pub fn in_process_service<S: Into<String>>(
+    settings: &Settings,
+    runtime: &Runtime,
+    stores: impl IntoIterator<Item = S>,
+) -> Result<
+    impl tower::Service<
+        axum::http::Request<axum::body::Body>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static,
+    ServeError,
+> {
+    front(settings, runtime, stores)
 }

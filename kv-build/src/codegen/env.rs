@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Ident, Path};
 
+use crate::format::one_line;
 use crate::model::{Application, KvStore};
 
 /// Generates `struct Env` and `impl Env` for `app`.
@@ -13,7 +14,7 @@ pub(super) fn env(app: &Application, runtime: &Path, env: &Ident) -> TokenStream
         format!(
             " Bindings of application `{}`, declared in `{}`.",
             app.name(),
-            app.manifest()
+            one_line(app.manifest())
         ),
         String::new(),
         format!(" Open it with [`{env}::open`], or [`{env}::in_memory`] in tests."),
@@ -115,14 +116,17 @@ fn field_doc(app: &Application, store: &KvStore) -> Vec<String> {
         " `{} \"{}\"` ({}:{}:{}).",
         store.kind().block_type(),
         store.name(),
-        app.manifest(),
+        one_line(app.manifest()),
         location.line,
         location.column
     );
     let mut lines: Vec<String> = store
         .description()
         .map(|text| {
+            // A lone `\r` ends a line too: left in a `///` line it is a bare CR, which
+            // neither syn nor rustc accept.
             text.lines()
+                .flat_map(|line| line.split('\r'))
                 .map(|line| {
                     if line.trim().is_empty() {
                         String::new()

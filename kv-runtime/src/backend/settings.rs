@@ -286,6 +286,15 @@ fn redact_value(key: &str, value: &toml::Value) -> String {
             let items: Vec<String> = items.iter().map(|v| redact_value(key, v)).collect();
             format!("[{}]", items.join(", "))
         }
+        // A table (`pool = { url = "..." }`, or a dotted key) holds secrets like any
+        // section: each entry by its own key.
+        toml::Value::Table(table) => {
+            let entries: Vec<String> = table
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", redact_value(k, v)))
+                .collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -301,27 +310,52 @@ impl fmt::Debug for Settings {
 }
 
 /// `url` with the password of its userinfo (`scheme://user:password@host`) replaced
-/// by `***`; anything that is not such a URL comes back unchanged.
+/// by `***`; anything that is not such a URL comes back unchanged. Every `://` in the
+/// text starts an authority, so that `a://b://user:password@host` hides it too.
 pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else {
-        return url.to_owned();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..scheme_end + 3],
-        &userinfo[..colon],
-        &rest[at..]
-    )
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        let userinfo = authority
+            .rfind('@')
+            .and_then(|at| Some((authority[..at].find(':')?, at)));
+        match userinfo {
+            Some((colon, at)) => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+                rest = &tail[authority_end..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` (an error message) with the password of every URL in it replaced by `***`.
+/// A URL ends at whitespace or a quote, which a valid URL never holds unescaped.
+pub(crate) fn redact_urls_in(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '"' | '\'' | '`') {
+            out.push_str(&redact_url(&token));
+            token.clear();
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    out.push_str(&redact_url(&token));
+    out
 }
 
 #[cfg(test)]
@@ -339,10 +373,26 @@ mod tests {
             ("redis://user@h", "redis://user@h"),
             ("redis://h:6379", "redis://h:6379"),
             ("rediss://a:b:c@h/x@y", "rediss://a:***@h/x@y"),
+            // Found by `cargo fuzz run kv_toml`: the first `://` did not start the
+            // authority, and the password printed.
+            ("x://d://kv:pw@h/0", "x://d://kv:***@h/0"),
             ("not a url", "not a url"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_passwords() {
+        assert_eq!(
+            redact_urls_in("invalid type: string \"postgres://kv:pw@db/app\", expected u64"),
+            "invalid type: string \"postgres://kv:***@db/app\", expected u64"
+        );
+        assert_eq!(
+            redact_urls_in("a redis://:x@h and `rediss://u:y@h/0`"),
+            "a redis://:***@h and `rediss://u:***@h/0`"
+        );
+        assert_eq!(redact_urls_in("no url: a:b@c"), "no url: a:b@c");
     }
 
     #[test]
@@ -354,8 +404,29 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"), "{s:?}");
         let err = s.u64("password").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+        let err = s.u64("cluster").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
         let err = s.u64("url").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    /// Found by `cargo fuzz run kv_toml`: a URL inside a table (`pool.url = "..."`, a
+    /// dotted key) printed with its password in `Debug` and in type errors.
+    #[test]
+    fn secrets_in_tables_never_print() {
+        let config = crate::Config::from_toml(
+            "[stores.s]\npool.url = \"redis://kv:hunter2@h\"\nauth = { token = \"hunter2\" }\n",
+            "kv.toml",
+        )
+        .unwrap();
+        let settings = &config.store("s").settings;
+        assert!(!format!("{settings:?}").contains("hunter2"), "{settings:?}");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        for key in ["pool", "auth"] {
+            let err = settings.str(key).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::{Config, Durability, StoreConfig};
 use crate::backend::Settings;
-use crate::backend::settings::Origin;
+use crate::backend::settings::{Origin, redact_urls_in};
 use crate::error::{Error, Result};
 use crate::key::validate_store_name;
 use crate::limits::DEFAULT_READ_CACHE_BYTES;
@@ -133,13 +133,21 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         path: path.to_path_buf(),
         message,
     };
-    let file: ConfigFile =
-        toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_owned()))?;
+    let origin = Arc::new(Origin {
+        path: path.to_path_buf(),
+        text: Arc::from(text),
+    });
+    // toml's own rendering quotes the offending line, which may hold a password: say
+    // where, and the message with any URL's password hidden.
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        let message = redact_urls_in(e.message().trim_end());
+        match e.span() {
+            Some(span) => error(format!("{}: {message}", origin.position(span.start))),
+            None => error(message),
+        }
+    })?;
     let mut parser = Parser {
-        origin: Arc::new(Origin {
-            path: path.to_path_buf(),
-            text: Arc::from(text),
-        }),
+        origin,
         problems: Vec::new(),
     };
     let mut config = Config {
@@ -181,7 +189,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config> {
         stores.insert(name, resolved);
     }
     if !parser.problems.is_empty() {
-        return Err(error(parser.problems.join("\n")));
+        // A problem may quote the value it is about: hide any URL's password in it.
+        return Err(error(redact_urls_in(&parser.problems.join("\n"))));
     }
     config.data_dir = file.data_dir.unwrap_or_else(|| PathBuf::from(".kv"));
     config.read_cache_size = file.read_cache_size.unwrap_or(DEFAULT_READ_CACHE_BYTES);
@@ -271,5 +280,36 @@ mod tests {
             err.to_string(),
             "kv.toml: line 1, column 20: block_cache_size is now a setting of the fjall backend: move it to [backends.fjall]"
         );
+    }
+
+    #[test]
+    fn syntax_errors_never_show_a_password() {
+        let text = "[stores.s]\nbackend = \"redis\"\nurl = \"redis://kv:hunter2@127.0.0.1/0\" x\n";
+        let err = Config::from_toml(text, "kv.toml").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.starts_with("kv.toml: line 3, column "), "{err}");
+    }
+
+    #[test]
+    fn type_errors_never_show_a_password() {
+        let text = "read_cache_size = \"postgres://kv:hunter2@127.0.0.1/db\"\n";
+        let err = Config::from_toml(text, "kv.toml").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.starts_with("kv.toml: line 1, column "), "{err}");
+    }
+
+    /// Found by `cargo fuzz run kv_toml`: a URL given to one of the runtime's own keys
+    /// (a `url` pasted on the wrong line) was quoted in the error with its password.
+    #[test]
+    fn problems_never_quote_a_password() {
+        for text in [
+            "[defaults]\nmin_ttl = \"redis://kv:hunter2@127.0.0.1/0\"\n",
+            "[stores.s]\ndurability = \"\"\"x\nredis://kv:hunter2@h\"\"\"\n",
+            "[stores.s]\nbackend = [\"postgres://kv:hunter2@h/db\"]\n",
+        ] {
+            let err = Config::from_toml(text, "kv.toml").unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.starts_with("kv.toml: line 2, column "), "{err}");
+        }
     }
 }

@@ -29,6 +29,7 @@ use crate::server::limits::{
     MAX_NAMESPACES_PER_PAGE, MIN_NAMESPACES_PER_PAGE,
 };
 use crate::server::multipart;
+use crate::server::openapi::{Empty, KeyEntry};
 use crate::server::params::{self, ReadQuery};
 use crate::server::state::SharedState;
 
@@ -198,7 +199,7 @@ pub(crate) async fn get_namespace(Store(store): Store) -> Result<Response, ApiEr
         KeysQuery,
     ),
     responses(
-        (status = 200, description = "A page of keys"),
+        (status = 200, description = "A page of keys", body = [KeyEntry]),
         (status = 400, description = "An invalid limit or cursor"),
         (status = 404, description = "10013: namespace not found"),
     )
@@ -286,7 +287,7 @@ pub(crate) async fn get_value(
     request_body(content = Vec<u8>, description = "The value (raw), or multipart/form-data with `value` and `metadata`", content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "`result`: `{}`; `ETag`: the new version",
-            headers(("ETag" = String, description = "The key's new version, quoted"))),
+            body = Empty, headers(("ETag" = String, description = "The key's new version, quoted"))),
         (status = 400, description = "An invalid key, expiration, metadata or If-Match"),
         (status = 412, description = "The If-Match or If-None-Match condition did not hold"),
         (status = 413, description = "The value is over the store's `max_value_size`"),
@@ -412,7 +413,7 @@ async fn read_small(body: Body, store: &kv_runtime::KvStore) -> Result<Bytes, Ap
         ("key_name" = String, Path, description = "The key, percent-encoded once"),
     ),
     responses(
-        (status = 200, description = "`result`: `{}`"),
+        (status = 200, description = "`result`: `{}`", body = Empty),
         (status = 412, description = "The key is not at the If-Match version"),
     )
 )]
@@ -439,7 +440,7 @@ pub(crate) async fn delete_value(
         ("key_name" = String, Path, description = "The key, percent-encoded once"),
     ),
     responses(
-        (status = 200, description = "`result`: the metadata"),
+        (status = 200, description = "`result`: the metadata", body = serde_json::Value),
         (status = 404, description = "10009: key not found"),
     )
 )]

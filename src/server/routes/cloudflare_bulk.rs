@@ -17,6 +17,7 @@ use crate::server::error::{ApiError, Code};
 use crate::server::limits::{
     MAX_BULK_DELETE_BODY_BYTES, MAX_BULK_GET_BODY_BYTES, MAX_BULK_WRITE_BODY_BYTES,
 };
+use crate::server::openapi::Values;
 use crate::server::params;
 use crate::server::state::SharedState;
 
@@ -148,7 +149,10 @@ pub(crate) async fn bulk_write(
         ("namespace_id" = String, Path, description = "A store of the manifest"),
     ),
     request_body = Vec<String>,
-    responses((status = 200, description = "`result`: `{successful_key_count, unsuccessful_keys}`", body = BulkResult))
+    responses(
+        (status = 200, description = "`result`: `{successful_key_count, unsuccessful_keys}`", body = BulkResult),
+        (status = 400, description = "A body that is not a JSON array of valid keys, or over 10,000 of them; nothing is deleted"),
+    )
 )]
 pub(crate) async fn bulk_delete(
     state: State<SharedState>,
@@ -169,7 +173,10 @@ pub(crate) async fn bulk_delete(
         ("namespace_id" = String, Path, description = "A store of the manifest"),
     ),
     request_body = Vec<String>,
-    responses((status = 200, description = "`result`: `{successful_key_count, unsuccessful_keys}`", body = BulkResult))
+    responses(
+        (status = 200, description = "`result`: `{successful_key_count, unsuccessful_keys}`", body = BulkResult),
+        (status = 400, description = "A body that is not a JSON array of valid keys, or over 10,000 of them; nothing is deleted"),
+    )
 )]
 pub(crate) async fn bulk_delete_post(
     state: State<SharedState>,
@@ -215,7 +222,7 @@ async fn delete_keys(
     ),
     request_body = BulkGet,
     responses(
-        (status = 200, description = "`result`: `{values}`"),
+        (status = 200, description = "`result`: `{values}`", body = Values),
         (status = 400, description = "No keys, more than 100, or an invalid key"),
     )
 )]

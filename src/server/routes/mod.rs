@@ -19,18 +19,19 @@ use super::state::SharedState;
 /// Builds the router (without layers: [`Front`](super::front::Front) does what every
 /// route needs) and its OpenAPI document; `make_state` receives the document, and the
 /// state is returned beside the router.
-pub(crate) fn build(make_state: impl FnOnce(Bytes) -> SharedState) -> (Router, SharedState) {
+pub(crate) fn build(
+    served: &openapi::Served,
+    make_state: impl FnOnce(Bytes) -> SharedState,
+) -> (Router, SharedState) {
     let (routes, doc) = parts();
-    let json = doc.to_json().unwrap_or_else(|error| {
-        tracing::error!(%error, "rendering the OpenAPI document failed");
-        "{}".to_owned()
-    });
+    let json = openapi::render(doc, served);
     let state: SharedState = make_state(Bytes::from(json));
     let router = routes.with_state(std::sync::Arc::clone(&state));
     (router, state)
 }
 
-/// Every route, and the OpenAPI document made from their definitions.
+/// Every route, and the OpenAPI document made from their definitions (before
+/// [`openapi::render`] completes it for the stores served).
 fn parts() -> (Router<SharedState>, utoipa::openapi::OpenApi) {
     let (data, data_doc) = OpenApiRouter::<SharedState>::with_openapi(openapi::base())
         .routes(routes!(
@@ -72,10 +73,7 @@ fn parts() -> (Router<SharedState>, utoipa::openapi::OpenApi) {
 
     let mut doc = data_doc;
     doc.merge(public_doc);
-    (
-        Router::new().merge(data).merge(public),
-        openapi::finish(doc),
-    )
+    (Router::new().merge(data).merge(public), doc)
 }
 
 #[cfg(test)]
@@ -88,7 +86,7 @@ mod tests {
     /// document (which the router is built from) is in it, and nothing else.
     #[test]
     fn the_endpoint_table_is_the_routers() {
-        let (_, doc) = super::parts();
+        let doc = crate::server::openapi::finish(super::parts().1);
         let documented: BTreeSet<(String, String)> = doc
             .paths
             .paths

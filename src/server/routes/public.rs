@@ -13,7 +13,7 @@ use crate::server::state::SharedState;
     path = "/health",
     tag = "public",
     security(()),
-    responses((status = 200, description = "The server is up: `{\"status\":200,\"success\":true,\"data\":true}`"))
+    responses((status = 200, description = "The server is up: `{\"status\":200,\"success\":true,\"data\":true}`", body = bool, content_type = "application/json"))
 )]
 pub(crate) async fn health() -> Response {
     workertown(true)

@@ -63,7 +63,10 @@ pub(crate) async fn count(
     delete,
     path = "/v1/stores/{store}/keys",
     tag = "beyond-workers-kv",
-    params(("store" = String, Path, description = "A store of the manifest"), PrefixQuery),
+    params(
+        ("store" = String, Path, description = "A store of the manifest"),
+        ("prefix" = String, Query, description = "Delete the keys that start with this (matched literally); empty clears the store"),
+    ),
     responses(
         (status = 200, description = "`data`: `{\"deleted\": n}`", body = Deleted),
         (status = 400, description = "`invalid_request`: no `prefix` parameter"),

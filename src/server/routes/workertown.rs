@@ -16,6 +16,7 @@ use crate::server::envelope::{json_response, workertown};
 use crate::server::error::{ApiError, Code};
 use crate::server::extract::{ApiQuery, Precondition, Store, StoreKey, etag};
 use crate::server::limits::ENVELOPE_OVERHEAD_BYTES;
+use crate::server::openapi::{ListPage, Touched};
 use crate::server::params::{self, ReadQuery};
 use crate::server::state::SharedState;
 
@@ -88,7 +89,7 @@ pub(crate) struct ServerInfo {
     ),
     responses(
         (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":<value>}`, with the version in `ETag`",
-            headers(("ETag" = String, description = "The key's version, quoted"))),
+            body = serde_json::Value, headers(("ETag" = String, description = "The key's version, quoted"))),
         (status = 404, description = "No such key (`key_not_found`) or store (`store_not_found`)"),
         (status = 422, description = "The value is binary, not JSON (`invalid_utf8`)"),
     )
@@ -148,7 +149,7 @@ fn data_response(bytes: Bytes) -> Result<Response, ApiError> {
     request_body = PutValue,
     responses(
         (status = 200, description = "`data` is the value written; `ETag` its new version",
-            headers(("ETag" = String, description = "The key's new version, quoted"))),
+            body = serde_json::Value, headers(("ETag" = String, description = "The key's new version, quoted"))),
         (status = 400, description = "Malformed JSON, a null value, an invalid key, TTL or If-Match"),
         (status = 412, description = "`conflict`: the If-Match or If-None-Match condition did not hold"),
         (status = 413, description = "The value is over the store's `max_value_size`"),
@@ -201,7 +202,7 @@ pub(crate) async fn put_value(
         ("key" = String, Path, description = "The key, percent-encoded once"),
     ),
     responses(
-        (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":true}`"),
+        (status = 200, description = "`{\"status\":200,\"success\":true,\"data\":true}`", body = bool, content_type = "application/json"),
         (status = 412, description = "`conflict`: the key is not at the If-Match version"),
     )
 )]
@@ -252,7 +253,7 @@ pub(crate) struct Touch {
     request_body = Touch,
     responses(
         (status = 200, description = "`data`: `{\"expiration\": <unix>|null}`",
-            headers(("ETag" = String, description = "The key's new version, quoted"))),
+            body = Touched, headers(("ETag" = String, description = "The key's new version, quoted"))),
         (status = 400, description = "Not exactly one of ttl, expiration, persist; a TTL under the floor"),
         (status = 404, description = "`key_not_found`: no live key to touch"),
     )
@@ -296,7 +297,7 @@ pub(crate) async fn touch_value(
     tag = "workertown",
     params(("store" = String, Path, description = "A store of the manifest"), ListQuery),
     responses(
-        (status = 200, description = "A page of keys"),
+        (status = 200, description = "A page of keys", body = ListPage),
         (status = 400, description = "An invalid limit or cursor"),
     )
 )]
