@@ -45,6 +45,7 @@ use crate::version::Version;
 
 mod blobs;
 mod codec;
+mod creation;
 mod database;
 mod group_sync;
 mod scan;
