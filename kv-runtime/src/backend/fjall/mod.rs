@@ -43,6 +43,8 @@ use crate::config::Durability;
 use crate::error::{Error, Result};
 use crate::version::Version;
 
+#[cfg(feature = "audit")]
+pub(crate) mod audit;
 mod blobs;
 mod codec;
 mod creation;
