@@ -95,7 +95,18 @@ impl Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        if let Err(e) = run("umount", &[&self.mount_point.display().to_string()]) {
+        // A store closed a moment ago may still have a background thread with a file
+        // open there (fjall's workers, the journal writeback): busy for a few ms.
+        let target = self.mount_point.display().to_string();
+        let mut unmounted = run("umount", &[&target]);
+        for _ in 0..50 {
+            if unmounted.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            unmounted = run("umount", &[&target]);
+        }
+        if let Err(e) = unmounted {
             eprintln!("crash: {e}");
         }
         if let Err(e) = run("losetup", &["-d", &self.device]) {
