@@ -15,7 +15,11 @@ trials=${1:-1000}
 shift || true
 
 cargo build --locked --release -q -p kv-runtime --features audit --example crash
-crash=target/release/examples/crash
+# A copy: a rebuild during the run would otherwise pull the binary from under it.
+work=$(mktemp -d "${TMPDIR:-/tmp}/kv-crash-bin.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp target/release/examples/crash "$work/crash"
+crash=$work/crash
 status=0
 "$crash" --trials "$trials" "$@" || status=1
 if [ "$(id -u)" = 0 ] && [ -e /dev/loop-control ] && command -v mkfs.ext4 >/dev/null; then

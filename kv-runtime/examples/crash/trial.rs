@@ -97,8 +97,11 @@ pub(crate) fn run_all(settings: &Settings, trials: u64) -> Totals {
     while totals.trials < trials {
         let cycles = settings.cycles.min(trials - totals.trials);
         let seed = settings.seed ^ (sequence + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let before = totals.trials;
         if let Err(problems) = run_sequence(settings, &tokio, seed, cycles, &mut totals) {
             totals.failures += 1;
+            // A trial that failed before its kill counts too, so the run ends.
+            totals.trials = totals.trials.max(before + 1);
             eprintln!(
                 "{}: FAILED (directory {sequence}, seed {seed}, --seed {}):",
                 settings.durability, settings.seed
