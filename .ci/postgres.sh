@@ -106,7 +106,8 @@ start() {
 }
 
 # Stops (-m fast) and starts the recorded cluster again on the same port: for tests of
-# a server that goes away mid-run. `pause` stops it, `resume` starts it.
+# a server that goes away mid-run. `pause` stops it, `resume` starts it (also after
+# `kill`).
 pause() {
   local dir bin
   dir=$(cat "$state")
@@ -121,6 +122,30 @@ resume() {
   port=$(cat "$dir/port")
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300" start >&2
+}
+
+# A crash of the server: SIGKILL to the postmaster and every process it started, at
+# once, with no shutdown (no checkpoint); `resume` then starts it on the same port and
+# PostgreSQL recovers from its WAL.
+kill_server() {
+  local dir pid children p
+  dir=$(cat "$state")
+  pid=$(head -n 1 "$dir/data/postmaster.pid")
+  children=$(ps -o pid= --ppid "$pid" || true)
+  # shellcheck disable=SC2086 # one pid per word
+  kill -KILL "$pid" $children
+  # Wait until they are gone. A zombie (dead, not reaped yet) would still look like a
+  # running postmaster to the next start's lock-file check; after 10 s the lock file
+  # of a postmaster that is dead is removed, as a reboot would leave no such process.
+  for p in $pid $children; do
+    for _ in $(seq 1 200); do
+      [ -n "$(ps -o stat= -p "$p" 2>/dev/null)" ] || break
+      sleep 0.05
+    done
+  done
+  case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
+    Z*) rm -f "$dir/data/postmaster.pid" ;;
+  esac
 }
 
 stop() {
@@ -146,5 +171,6 @@ case "${1:-}" in
   stop) stop ;;
   pause) pause ;;
   resume) resume ;;
-  *) log "usage: $0 start|stop|pause|resume"; exit 2 ;;
+  kill) kill_server ;;
+  *) log "usage: $0 start|stop|pause|resume|kill"; exit 2 ;;
 esac

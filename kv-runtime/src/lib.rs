@@ -110,6 +110,14 @@ mod watch;
 #[path = "codegen.rs"]
 pub mod __codegen;
 
+/// An audit of a fjall store on disk, for the crash harness (`examples/crash`); not a
+/// stable API.
+#[cfg(feature = "audit")]
+#[doc(hidden)]
+pub mod __audit {
+    pub use crate::backend::fjall::audit::{FjallAudit, audit_fjall_store};
+}
+
 pub use bytes::Bytes;
 
 pub use crate::bulk::{GetManyRequest, GetManyWithMetadataRequest};

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
 
+use super::creation;
 use super::group_sync::GroupSync;
 use super::writeback::Writeback;
 use super::{DatabaseSettings, NAME, blocking, fjall_error};
@@ -63,6 +64,7 @@ impl FjallDatabase {
         let path = path.to_path_buf();
         blocking(move || {
             std::fs::create_dir_all(&path).map_err(|e| Error::backend(NAME, e))?;
+            creation::discard_unfinished(&path)?;
             let db = Database::builder(&path)
                 .cache_size(settings.block_cache_bytes)
                 .open()

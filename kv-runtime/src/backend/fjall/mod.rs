@@ -43,8 +43,11 @@ use crate::config::Durability;
 use crate::error::{Error, Result};
 use crate::version::Version;
 
+#[cfg(feature = "audit")]
+pub(crate) mod audit;
 mod blobs;
 mod codec;
+mod creation;
 mod database;
 mod group_sync;
 mod scan;
