@@ -8,7 +8,9 @@
 //! one the server issued, metadata must serialize to at most 1024 bytes, and a key's
 //! limit is 512 bytes of UTF-8 where a schema counts characters.
 
-use kv_runtime::limits::{MAX_BULK_ITEMS, MAX_GET_MANY_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT};
+use kv_runtime::limits::{
+    MAX_BULK_ITEMS, MAX_GET_MANY_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MIN_CACHE_TTL_SECS,
+};
 use serde_json::{Value, json};
 
 use super::envelope::Served;
@@ -140,6 +142,7 @@ fn parameters(operation: &mut Value, served: &Served) {
             (Some("query"), "direction") => json!({"type": "string", "enum": ["asc", "desc"]}),
             (Some("query"), "expiration_ttl") => seconds(served.min_ttl, false, None),
             (Some("query"), "expiration") => seconds(0, false, None),
+            (Some("query"), "cache_ttl") => seconds(MIN_CACHE_TTL_SECS, false, None),
             _ => continue,
         };
         // A whole number in a query may also be empty (`?limit=`), which means unset.
