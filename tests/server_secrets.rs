@@ -38,7 +38,8 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `kv serve` with the secrets set, `RUST_LOG=trace`, its standard error collected.
+/// `kv serve` with the secrets set, `RUST_LOG=trace` and the access log on, its
+/// standard error collected.
 struct Served {
     child: Child,
     base: String,
@@ -47,7 +48,14 @@ struct Served {
 
 fn serve(dir: &Path, jwks_url: &str) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--config", "kv.toml"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--config",
+            "kv.toml",
+            "--access-log",
+        ])
         .current_dir(dir)
         .env("RUST_LOG", "trace")
         .env("KV_API_KEY", API_KEY)
@@ -225,6 +233,8 @@ async fn no_secret_in_logs_error_bodies_or_admin_info() {
             "{log}"
         );
         assert!(log.contains("KV_JWKS_URL without KV_JWT_ISSUER"), "{log}");
+        // Every request above is in the access log, by route template, never by key.
+        assert!(log.contains("kv::access"), "{log}");
         let jwks_line = if path == "/jwks" {
             "fetched the JWKS"
         } else {
