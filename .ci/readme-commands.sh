@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's other commands, run as written: the actors example twice (the room
-# remembers), and `kv serve` with the REST curl session, each answer checked.
+# remembers), `kv serve` with the REST curl session, and the data commands' session
+# ("The kv command line (data)"), each answer checked.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -24,6 +25,7 @@ grep -q "alice: hello" <<<"$second" || fail "actors forgot the first post: $seco
 cat >raindrop.manifest <<'MANIFEST'
 application "demo-app" {
   kv_store "demo-cache" {}
+  kv_store "files" {}
 }
 MANIFEST
 printf 'data_dir = ".kv-serve"\n' >kv.toml
@@ -54,8 +56,28 @@ bulk=$(curl -s -H "$H" -X PUT "$CF/bulk" -d '[{"key":"a","value":"1"},{"key":"b"
 grep -q '"successful_key_count":2' <<<"$bulk" || fail "CF bulk: $bulk"
 [ "$(status localhost:8787/v1/kv/demo-cache/user:1)" = 401 ] || fail "no credentials must be 401"
 
+# --- the data commands: --remote while kv serve holds the directory, then locally ---
+kv() { "$repo/target/debug/kv" "$@"; }
+run -p kv --bin kv -- --version >/dev/null  # builds target/debug/kv
+held=$(kv key get demo-cache user:1 2>&1) && fail "a held directory must be refused: $held"
+grep -q -- "--remote http://127.0.0.1:8787" <<<"$held" || fail "no --remote hint: $held"
+remote=$(KV_API_KEY=s3cret kv key get demo-cache user:1 --remote http://127.0.0.1:8787)
+grep -q '"name":"Ada"' <<<"$remote" || fail "kv key get --remote: $remote"
+
 kill -TERM "$pid"
 wait "$pid" || fail "kv serve did not exit cleanly on SIGTERM: $(cat serve.log)"
 pid=
 curl -s -o /dev/null http://127.0.0.1:8787/ && fail "kv serve still answers after SIGTERM"
-echo "readme commands: actors and the REST session answer as the README shows"
+
+kv key put demo-cache user:1 "John Doe" --ttl 3600 --metadata '{"role":"admin"}'
+[ "$(kv key get demo-cache user:1)" = "John Doe" ] || fail "kv key get: $(kv key get demo-cache user:1)"
+kv key put files logo.png --path logo.png
+kv key get files logo.png >back.png && cmp -s logo.png back.png || fail "kv key get of a file"
+listed=$(kv key list demo-cache --prefix user:)
+grep -q '"name":"user:1"' <<<"$listed" && grep -q '"role":"admin"' <<<"$listed" || fail "kv key list: $listed"
+printf '[{"key":"item:1","value":"one"},{"key":"item:2","value":"AAE=","base64":true}]' >items.json
+kv bulk put demo-cache items.json --quiet
+[ "$(kv key get demo-cache item:1)" = one ] || fail "kv bulk put"
+kv export --out dump.jsonl --quiet
+grep -q '"key":"user:1"' dump.jsonl && grep -q '"key":"logo.png"' dump.jsonl || fail "kv export: $(cat dump.jsonl)"
+echo "readme commands: actors, the REST session and the data commands answer as the README shows"
