@@ -6,6 +6,8 @@
 -- everything: all or nothing. Returns {'ok', {versions}}, {'conflict', item, current
 -- version or nil} or {'missing', item}.
 local S = 10
+-- Every field a record may have but `ver`, which every record has.
+local RECORD_FIELDS = {'e', 'm', 'b', 'n', 'c', 'v'}
 local n = (#ARGV - 5) / S
 for i = 0, n - 1 do
   local a = 5 + i * S
@@ -34,9 +36,9 @@ for i = 0, n - 1 do
   local a = 5 + i * S
   local key = ARGV[a + 1]
   local rk = rec_key(key)
-  local old = redis.call('HMGET', rk, 'b', 'c')
+  local old = redis.call('HMGET', rk, 'b', 'c', 'e', 'ver')
   if old[1] then retire_chunks(old[1], old[2]) end
-  redis.call('DEL', rk)
+  local existed = old[4] ~= false
   local number = next_number()
   local version = version_of(number)
   local e = ARGV[a + 4]
@@ -62,16 +64,32 @@ for i = 0, n - 1 do
     fields[#fields + 1] = 'v'
     fields[#fields + 1] = ARGV[a + 8]
   end
+  -- The record is updated in place (recreating the hash costs Redis several times as
+  -- much as updating it): the new fields, then the old record's others removed.
   redis.call('HSET', rk, unpack(fields))
-  redis.call('ZADD', idx_key, 0, key)
+  local set = {}
+  for f = 1, #fields, 2 do set[fields[f]] = true end
+  local stale = {}
+  for _, f in ipairs(RECORD_FIELDS) do
+    if not set[f] then stale[#stale + 1] = f end
+  end
+  if existed then
+    redis.call('HDEL', rk, unpack(stale))
+  else
+    -- A record and its index entry come and go together (`remove` drops both), so
+    -- only a new record needs one.
+    redis.call('ZADD', idx_key, 0, key)
+  end
   local en = nil
   if e ~= '' then
     en = tonumber(e)
     redis.call('ZADD', exp_key, e, key)
-  else
+  elseif old[3] then
+    -- Only a record that had an expiration is in the expiry index.
     redis.call('ZREM', exp_key, key)
   end
-  backstop(rk, en)
+  -- A new record has no TTL to remove.
+  if en or existed then backstop(rk, en) end
   if blob then backstop_chunks(blob, tonumber(ARGV[a + 10]), en) end
   versions[#versions + 1] = version
   if e == '' then e = '-' end
