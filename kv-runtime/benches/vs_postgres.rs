@@ -31,13 +31,16 @@ const GET: &str = "SELECT version, expiration, metadata, value, blob, len FROM p
 
 const PUT: &str = "WITH w AS (
         INSERT INTO public.kv_records AS r (namespace, key, version, expiration, metadata, value, blob, len)
-        VALUES ($1, $2, nextval('public.kv_versions'), NULL, NULL, $3, NULL, NULL)
+        VALUES ($1, $2, nextval('public.kv_versions'), NULL, NULL, $3, NULL, $5)
         ON CONFLICT (namespace, key) DO UPDATE SET version = EXCLUDED.version,
             expiration = EXCLUDED.expiration, metadata = EXCLUDED.metadata,
             value = EXCLUDED.value, blob = EXCLUDED.blob, len = EXCLUDED.len
         RETURNING r.key, r.version, r.expiration)
      SELECT w.version, pg_notify($4, 'p:' || to_hex(w.version) || ':' ||
         coalesce(w.expiration::text, '') || ':' || encode(w.key, 'hex')) FROM w";
+
+/// The value's length, as the backend records it (`len`).
+const VALUE_LEN: i64 = VALUE.len() as i64;
 
 const LIST: &str = "SELECT version, expiration, metadata, key FROM public.kv_records
      WHERE namespace = $1 AND key >= $2 AND key > $3 AND key < $4
@@ -100,6 +103,7 @@ fn fixture(url: &str) -> Fixture {
                         &key(i).as_bytes(),
                         &&VALUE[..],
                         &"bench_raw",
+                        &VALUE_LEN,
                     ],
                 )
                 .await
@@ -111,9 +115,7 @@ fn fixture(url: &str) -> Fixture {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(url) =
-        shared::server("KV_BENCH_POSTGRES_URL").or_else(|| shared::server("KV_TEST_POSTGRES_URL"))
-    else {
+    let Some(url) = shared::server(&["KV_BENCH_POSTGRES_URL", "KV_TEST_POSTGRES_URL"]) else {
         return;
     };
     let f = fixture(&url);
@@ -173,7 +175,13 @@ fn bench(c: &mut Criterion) {
                     client
                         .query(
                             &statement,
-                            &[&RAW_NAMESPACE, &k.as_bytes(), &&VALUE[..], &"bench_raw"],
+                            &[
+                                &RAW_NAMESPACE,
+                                &k.as_bytes(),
+                                &&VALUE[..],
+                                &"bench_raw",
+                                &VALUE_LEN,
+                            ],
                         )
                         .await
                         .unwrap();

@@ -13,6 +13,8 @@
 //!   against a bare `SET`, the least any key-value write costs.
 //! - `w3_list_page`: a page of 1,000 keys with heads, against `ZRANGEBYLEX` of 1,001
 //!   members and a pipelined `HMGET` of each key's head.
+//! - `cache_hit`: a read served by the read cache (`cache_ttl`) in front of Redis,
+//!   against a point read of the same keys in an embedded fjall store.
 
 // Benchmark code: a failed unwrap aborts the run, which is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -31,6 +33,9 @@ struct Fixture {
     tokio: tokio::runtime::Runtime,
     store: KvStore,
     raw: ConnectionManager,
+    /// The same keys in an embedded fjall store, for the read cache's comparison.
+    embedded: KvStore,
+    _dir: tempfile::TempDir,
 }
 
 /// The raw side's keys, shaped like the runtime's (one hash tag, so one slot).
@@ -46,7 +51,7 @@ fn fixture(url: &str) -> Fixture {
         .enable_all()
         .build()
         .unwrap();
-    let (store, raw) = tokio.block_on(async {
+    let (store, raw, embedded, dir) = tokio.block_on(async {
         let namespace = format!("bench-{}/s", std::process::id());
         let mut config = Config::default();
         config.defaults = StoreConfig::default()
@@ -75,15 +80,29 @@ fn fixture(url: &str) -> Fixture {
             pipe.cmd("ZADD").arg(RAW_INDEX).arg(0).arg(&k).ignore();
         }
         let () = pipe.query_async(&mut raw).await.unwrap();
-        (store, raw)
+        let dir = tempfile::tempdir().unwrap();
+        let fjall = Runtime::builder()
+            .data_dir(dir.path())
+            .open()
+            .await
+            .unwrap();
+        let embedded = fjall.store("s").unwrap();
+        for batch in items.chunks(1000) {
+            embedded.put_many(batch.to_vec()).await.unwrap();
+        }
+        (store, raw, embedded, dir)
     });
-    Fixture { tokio, store, raw }
+    Fixture {
+        tokio,
+        store,
+        raw,
+        embedded,
+        _dir: dir,
+    }
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(url) =
-        shared::server("KV_BENCH_REDIS_URL").or_else(|| shared::server("KV_TEST_REDIS_URL"))
-    else {
+    let Some(url) = shared::server(&["KV_BENCH_REDIS_URL", "KV_TEST_REDIS_URL"]) else {
         return;
     };
     let f = fixture(&url);
@@ -116,6 +135,36 @@ fn bench(c: &mut Criterion) {
                         .await
                         .unwrap();
                     assert!(fields[3].is_some());
+                }
+            })
+        });
+    });
+    // The read cache in front of Redis (every key cached, so every read a hit) against
+    // a point read of the embedded fjall store.
+    f.tokio.block_on(async {
+        for i in 0..KEYS {
+            f.store.get(key(i)).cache_ttl(3600).bytes().await.unwrap();
+        }
+    });
+    group.bench_function("cache_hit/runtime_on_redis", |b| {
+        b.to_async(&f.tokio).iter_custom(|ops| {
+            let (store, seq) = (f.store.clone(), Arc::clone(&seq));
+            concurrently(ops, move |_| {
+                let (store, k) = (store.clone(), key(next_index(&seq)));
+                async move {
+                    let hit = store.get(k).cache_ttl(3600).bytes().await.unwrap();
+                    assert!(hit.is_some());
+                }
+            })
+        });
+    });
+    group.bench_function("cache_hit/embedded_fjall_get", |b| {
+        b.to_async(&f.tokio).iter_custom(|ops| {
+            let (store, seq) = (f.embedded.clone(), Arc::clone(&seq));
+            concurrently(ops, move |_| {
+                let (store, k) = (store.clone(), key(next_index(&seq)));
+                async move {
+                    assert!(store.get(k).bytes().await.unwrap().is_some());
                 }
             })
         });

@@ -61,15 +61,17 @@ where
     start.elapsed()
 }
 
-/// The server's URL from `variable`, or a message saying how to start one.
-pub(crate) fn server(variable: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "{variable} is not set: start a server (.ci/redis.sh or .ci/postgres.sh start) and export it"
-            );
-            None
-        }
+/// The server's URL from the first of `variables` that is set, or a message saying how
+/// to start one.
+pub(crate) fn server(variables: &[&str]) -> Option<String> {
+    let found = variables
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()));
+    if found.is_none() {
+        eprintln!(
+            "none of {} is set: start a server (.ci/redis.sh or .ci/postgres.sh start) and export it",
+            variables.join(", ")
+        );
     }
+    found
 }
