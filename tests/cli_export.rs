@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers panic on broken fixtures")]
 
 mod cli_support;
+mod serve_bin;
 
 use cli_support::{Project, Server, noise, now, read, text};
 

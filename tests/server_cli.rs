@@ -1,7 +1,8 @@
 //! `kv serve` as a process: reads the manifest and kv.toml, takes authentication from
 //! the environment, prints its address, stops on SIGTERM after flushing the stores.
 
-use std::io::{BufRead as _, BufReader};
+mod serve_bin;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,27 +20,18 @@ fn write_app(dir: &Path) {
 fn serves_then_flushes_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     write_app(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--config", "kv.toml"])
-        .current_dir(dir.path())
+    let mut child = serve_bin::command(dir.path())
         .env("KV_API_KEY", "cli-key")
-        .env_remove("KV_USERNAME")
-        .env_remove("KV_JWT_SECRET")
-        .env_remove("KV_JWKS_URL")
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = serve_bin::listening_line(&mut child);
     assert!(
         line.starts_with("kv serve: listening on http://127.0.0.1:"),
         "{line}"
     );
     assert!(line.contains("demo-cache"), "{line}");
-    let base = line.split_whitespace().nth(4).unwrap().to_owned();
+    let base = serve_bin::address_in(&line);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

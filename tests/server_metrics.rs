@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod common;
+mod serve_bin;
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::process::{Command, Stdio};
 
 use common::{API_KEY, TestServer};
@@ -246,25 +247,15 @@ fn the_access_log_is_json_with_templates_and_never_keys_values_or_secrets() {
     let manifest = "application \"demo-app\" {\n  kv_store \"demo-cache\" {}\n}\n";
     std::fs::write(dir.path().join("raindrop.manifest"), manifest).unwrap();
     std::fs::write(dir.path().join("kv.toml"), "data_dir = \"data\"\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--config", "kv.toml"])
+    let mut child = serve_bin::command(dir.path())
         .arg("--access-log")
-        .current_dir(dir.path())
         .env("KV_API_KEY", SECRET)
         .env("KV_LOG_FORMAT", "json")
         .env("RUST_LOG", "trace")
-        .env_remove("KV_USERNAME")
-        .env_remove("KV_JWT_SECRET")
-        .env_remove("KV_JWKS_URL")
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.split_whitespace().nth(4).unwrap().to_owned();
+    let base = serve_bin::address(&mut child);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

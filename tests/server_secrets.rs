@@ -12,8 +12,9 @@
 )]
 
 mod jwks_support;
+mod serve_bin;
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,16 +48,8 @@ struct Served {
 }
 
 fn serve(dir: &Path, jwks_url: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--config",
-            "kv.toml",
-            "--access-log",
-        ])
-        .current_dir(dir)
+    let mut child = serve_bin::command(dir)
+        .arg("--access-log")
         .env("RUST_LOG", "trace")
         .env("KV_API_KEY", API_KEY)
         .env("KV_USERNAME", "admin")
@@ -65,7 +58,6 @@ fn serve(dir: &Path, jwks_url: &str) -> Served {
         .env("KV_JWKS_URL", jwks_url)
         .env_remove("KV_JWT_ISSUER")
         .env_remove("KV_JWT_AUDIENCE")
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -76,12 +68,7 @@ fn serve(dir: &Path, jwks_url: &str) -> Served {
         let _ = err.read_to_string(&mut text);
         text
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("listening on http://"), "{line}");
-    let base = line.split_whitespace().nth(4).unwrap().to_owned();
+    let base = serve_bin::address(&mut child);
     Served {
         child,
         base,

@@ -12,7 +12,9 @@
 //! Skipped, loudly, when node, `tests/ui/node_modules` (`npm ci --prefix tests/ui`) or
 //! `/usr/bin/chromium` is missing; with `CI` set, that fails the test instead.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+mod serve_bin;
+
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,18 +75,8 @@ fn serve(auth: bool) -> Served {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("raindrop.manifest"), MANIFEST).unwrap();
     std::fs::write(dir.path().join("kv.toml"), CONFIG).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kv"));
-    command
-        .args(["serve", "--addr", "127.0.0.1:0", "--config", "kv.toml"])
-        .current_dir(dir.path())
-        .env_remove("KV_API_KEY")
-        .env_remove("KV_USERNAME")
-        .env_remove("KV_PASSWORD")
-        .env_remove("KV_JWT_SECRET")
-        .env_remove("KV_JWKS_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut command = serve_bin::command(dir.path());
+    command.env("RUST_LOG", "warn").stderr(Stdio::inherit());
     if auth {
         command
             .env("KV_API_KEY", API_KEY)
@@ -94,12 +86,7 @@ fn serve(auth: bool) -> Served {
         command.arg("--no-auth");
     }
     let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("kv serve: listening on http://"), "{line}");
-    let base = line.split_whitespace().nth(4).unwrap().to_owned();
+    let base = serve_bin::address(&mut child);
     Served {
         child,
         base,

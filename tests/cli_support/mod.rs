@@ -8,9 +8,8 @@
 )]
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "test helpers")]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
 
@@ -61,14 +60,7 @@ impl Project {
     pub fn kv(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kv"));
         cmd.current_dir(self.dir.path());
-        for var in [
-            "KV_API_KEY",
-            "KV_TOKEN",
-            "KV_USERNAME",
-            "KV_PASSWORD",
-            "KV_JWT_SECRET",
-            "KV_JWKS_URL",
-        ] {
+        for var in crate::serve_bin::CREDENTIALS {
             cmd.env_remove(var);
         }
         cmd
@@ -84,24 +76,13 @@ impl Project {
 
     /// Starts `kv serve` on this project's data directory, on a random port.
     pub fn serve(&self) -> Server {
-        let mut child = StdCommand::new(env!("CARGO_BIN_EXE_kv"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .current_dir(self.dir.path())
+        let mut child = crate::serve_bin::command(self.dir.path())
             .env("KV_API_KEY", API_KEY)
             .env("RUST_LOG", "warn")
-            .env_remove("KV_USERNAME")
-            .env_remove("KV_JWT_SECRET")
-            .env_remove("KV_JWKS_URL")
-            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains("listening on http://"), "{line}");
-        let url = line.split_whitespace().nth(4).unwrap().to_owned();
+        let url = crate::serve_bin::address(&mut child);
         Server { child, url }
     }
 }
