@@ -28,13 +28,14 @@
 mod file;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::backend::Settings;
-use crate::backend::settings::Origin;
+use crate::backend::settings::{Origin, redact_urls_in};
 use crate::error::{Error, Result};
 use crate::limits::{DEFAULT_MAX_VALUE_BYTES, DEFAULT_READ_CACHE_BYTES, MIN_EXPIRATION_TTL_SECS};
 
@@ -64,7 +65,7 @@ impl Durability {
 }
 
 /// How one store behaves.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoreConfig {
     /// The backend's name. Default: `"fjall"`.
@@ -79,6 +80,51 @@ pub struct StoreConfig {
     /// The backend's own settings (`url`, `namespace`, ...), which it checks when the
     /// runtime opens.
     pub settings: Settings,
+}
+
+/// `Debug` as derived, with the password of any URL hidden: a kv.toml may put one in
+/// any string, a backend's name included (fuzzing found `backend = "x://u:pw@h"`).
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("backend", &Hidden(&self.backend))
+            .field("durability", &self.durability)
+            .field("min_ttl", &self.min_ttl)
+            .field("max_value_size", &self.max_value_size)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// `Debug` as derived, with the password of any URL hidden, wherever in the file's
+/// strings it is (names of stores and backend sections, the data directory too).
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &Hidden(&self.data_dir))
+            .field("read_cache_size", &self.read_cache_size)
+            .field("application", &Hidden(&self.application))
+            .field("defaults", &self.defaults)
+            .field("stores", &Hidden(&self.stores))
+            .field("backends", &Hidden(&self.backends))
+            .field("origin", &Hidden(&self.origin))
+            .field("backend_at", &Hidden(&self.backend_at))
+            .finish()
+    }
+}
+
+/// `value`'s `Debug`, with the password of every URL in it replaced by `***`.
+struct Hidden<'a, T: ?Sized>(&'a T);
+
+impl<T: fmt::Debug + ?Sized> fmt::Debug for Hidden<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if f.alternate() {
+            format!("{:#?}", self.0)
+        } else {
+            format!("{:?}", self.0)
+        };
+        f.write_str(&redact_urls_in(&text))
+    }
 }
 
 impl Default for StoreConfig {
@@ -132,7 +178,7 @@ impl StoreConfig {
 
 /// A runtime's whole configuration: the data directory, defaults, per-store overrides,
 /// per-backend settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
     /// Where embedded (fjall) stores live. Default: `.kv`.

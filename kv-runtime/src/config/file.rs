@@ -312,4 +312,24 @@ mod tests {
             assert!(err.starts_with("kv.toml: line 2, column "), "{err}");
         }
     }
+
+    /// Found by `cargo fuzz run kv_toml`: a configuration that parses with a URL in a
+    /// string no backend reads as one (a backend's name, a backend section's name, the
+    /// data directory) printed its password in `Debug`.
+    #[test]
+    fn debug_never_shows_a_password_in_any_string() {
+        let text = "data_dir = \"x://kv:hunter2@h/d\"\n\
+                    [defaults]\nbackend = \"://kv:hunter2@h\"\n\
+                    [backends.\"z://kv:hunter2@h\"]\nk = 1\n";
+        let config = Config::from_toml(text, "kv.toml").unwrap();
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("kv:***@h"), "{shown}");
+        }
+        let store = format!("{:?}", config.defaults);
+        assert!(
+            !store.contains("hunter2") && store.contains("://kv:***@h"),
+            "{store}"
+        );
+    }
 }
