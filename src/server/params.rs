@@ -59,8 +59,20 @@ pub(crate) struct ReadQuery {
 }
 
 impl ReadQuery {
-    pub(crate) fn cache_ttl(&self) -> Result<Option<u64>, Error> {
-        whole_number("cache_ttl", self.cache_ttl.as_deref())
+    /// The read of `key` in `store` (value, metadata, expiration and version together)
+    /// that the query asks for: through the read cache when it names a `cache_ttl`.
+    pub(crate) fn read(
+        &self,
+        store: &kv_runtime::KvStore,
+        key: &str,
+    ) -> Result<kv_runtime::GetWithMetadataRequest, Error> {
+        let read = store.get_with_metadata(key);
+        Ok(
+            match whole_number("cache_ttl", self.cache_ttl.as_deref())? {
+                Some(ttl) => read.cache_ttl(ttl),
+                None => read,
+            },
+        )
     }
 }
 

@@ -242,11 +242,7 @@ pub(crate) async fn get_value(
 ) -> Result<Response, ApiError> {
     // One read gives the value, its expiration and version together, so the headers
     // always match the bytes sent.
-    let mut read = store.get_with_metadata(key.as_str());
-    if let Some(ttl) = query.cache_ttl()? {
-        read = read.cache_ttl(ttl);
-    }
-    let found = read.stream().await?;
+    let found = query.read(&store, &key)?.stream().await?;
     let (expiration, version) = (found.expiration, found.version);
     let stream = found.value.ok_or_else(|| ApiError::key_not_found(&key))?;
     let len = stream.len();

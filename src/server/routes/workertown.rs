@@ -98,11 +98,7 @@ pub(crate) async fn get_value(
     StoreKey { store, key }: StoreKey,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
-    let mut read = store.get_with_metadata(key.as_str());
-    if let Some(ttl) = query.cache_ttl()? {
-        read = read.cache_ttl(ttl);
-    }
-    let found = read.bytes().await?;
+    let found = query.read(&store, &key)?.bytes().await?;
     let (Some(bytes), Some(version)) = (found.value, found.version) else {
         return Err(ApiError::key_not_found(&key));
     };
